@@ -100,6 +100,8 @@ export const EventSchemas = {
     subject_type: z.enum(['user', 'application']),
     actor_id: z.string().max(512).nullable(),
     session_id: Id.nullable(),
+    /** True when this exchange opened the session: explain then sees it as active although it started after ledger_position. */
+    session_opened: z.boolean().optional(),
     resource: z.object({ id: Id.nullable(), identifier: z.string().max(2000) }),
     requested_scopes: z.array(z.string().max(200)),
     granted_scopes: z.array(Scope),
