@@ -153,25 +153,26 @@ export function readTar(tar: Uint8Array): TarEntry[] {
     verifyChecksum(header, offset);
     const type = String.fromCharCode(header[156] ?? 0);
     const headerSize = parseNumeric(header.subarray(124, 136), offset);
-    const size = pendingSize ?? headerSize;
+    // Extended headers describe the next entry; their own size is in the header, not in a PAX record.
+    const extended = type === 'x' || type === 'L' || type === 'g';
+    const size = extended ? headerSize : (pendingSize ?? headerSize);
     const dataStart = offset + BLOCK;
     const dataEnd = dataStart + size;
     if (dataEnd > tar.byteLength) throw invalid(`tar entry at offset ${offset} runs past the end of the archive`);
     const data = tar.subarray(dataStart, dataEnd);
-    // Extended headers describe the next entry; their own size is in the header, not the PAX record.
-    const next = dataStart + Math.ceil((type === 'x' || type === 'L' ? headerSize : size) / BLOCK) * BLOCK;
+    const next = dataStart + Math.ceil(size / BLOCK) * BLOCK;
 
     switch (type) {
       case 'x': {
-        const records = parsePax(tar.subarray(dataStart, dataStart + headerSize));
+        const records = parsePax(data);
         if (records.path !== undefined) pendingPath = records.path;
         if (records.size !== undefined) pendingSize = parseDecimal(records.size);
-        offset = dataStart + Math.ceil(headerSize / BLOCK) * BLOCK;
+        offset = next;
         continue;
       }
       case 'L':
-        pendingPath = cString(tar.subarray(dataStart, dataStart + headerSize));
-        offset = dataStart + Math.ceil(headerSize / BLOCK) * BLOCK;
+        pendingPath = cString(data);
+        offset = next;
         continue;
       case 'g': // global PAX header: nothing writ needs
         break;
@@ -319,17 +320,17 @@ function headerPath(header: Uint8Array): string {
   return prefix ? `${prefix}/${name}` : name;
 }
 
-/** `<len> <key>=<value>\n` records. */
+/** `<len> <key>=<value>\n` records; `len` counts bytes, so parse bytes, not decoded text. */
 function parsePax(buf: Uint8Array): Record<string, string> {
-  const text = new TextDecoder().decode(buf);
+  const decoder = new TextDecoder();
   const out: Record<string, string> = {};
   let i = 0;
-  while (i < text.length) {
-    const sp = text.indexOf(' ', i);
+  while (i < buf.length) {
+    const sp = buf.indexOf(0x20, i);
     if (sp < 0) break;
-    const len = Number(text.slice(i, sp));
-    if (!Number.isInteger(len) || len <= 0) throw invalid('PAX header is malformed');
-    const record = text.slice(sp + 1, i + len - 1);
+    const len = Number(decoder.decode(buf.subarray(i, sp)));
+    if (!Number.isInteger(len) || len <= sp - i || i + len > buf.length) throw invalid('PAX header is malformed');
+    const record = decoder.decode(buf.subarray(sp + 1, i + len - 1));
     const eq = record.indexOf('=');
     if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
     i += len;

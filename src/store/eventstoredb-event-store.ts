@@ -43,6 +43,10 @@ import { ConcurrencyError, StoreUnavailableError, describeExpected } from './sto
  * the ledger and are never returned.
  */
 export class EventStoreDbEventStore implements EventStore {
+  /** Close functions of open subscriptions: closing the store ends them as closed, not as failed. */
+  private readonly subscriptions = new Set<() => Promise<void>>();
+  private closed = false;
+
   constructor(private readonly client: EventStoreDBClient) {}
 
   /** `esdb://host:2113?tls=false` for one node, `esdb+discover://a:2113,b:2113,c:2113` for a cluster. */
@@ -64,6 +68,8 @@ export class EventStoreDbEventStore implements EventStore {
         events.map((e) => jsonEvent({ type: e.type, data: e.data, metadata: e.metadata ?? {} })),
         { expectedRevision: toEsdbExpectedRevision(expected) },
       );
+      // With throwOnAppendFailure=false in the connection string a conflict comes back as a result, not an error.
+      if (!result.success) throw new ConcurrencyError(stream, describeExpected(expected), result.nextExpectedRevision);
       const position = result.position?.commit ?? (await this.lastEvent(stream))?.position;
       if (position === undefined) throw new StoreUnavailableError(`append to ${stream} reported no position`);
       return { nextRevision: result.nextExpectedRevision, position };
@@ -130,6 +136,7 @@ export class EventStoreDbEventStore implements EventStore {
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
     const { fromPosition } = options;
     const sub = this.client.subscribeToAll({ fromPosition: toReadPosition(fromPosition), filter: excludeSystemEvents() });
+    const subscriptions = this.subscriptions;
     let closed = false;
     let failure: unknown;
     // Without a listener an error emitted before iteration starts would crash the process; keep it for later.
@@ -139,10 +146,13 @@ export class EventStoreDbEventStore implements EventStore {
     const close = async (): Promise<void> => {
       if (closed) return;
       closed = true;
+      subscriptions.delete(close);
       await sub.unsubscribe().catch(() => undefined);
       sub.destroy();
     };
+    subscriptions.add(close);
     async function* events(): AsyncGenerator<RecordedEvent> {
+      if (closed) return;
       try {
         if (failure === undefined) {
           for await (const resolved of sub) {
@@ -200,6 +210,9 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((close) => close()));
     await this.client.dispose();
   }
 

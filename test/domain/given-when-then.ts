@@ -40,7 +40,7 @@ export function given<C, S>(decider: Decider<C, S>, events: readonly WritEvent[]
           expect(caught, `expected DomainError ${code}, got no error`).toBeDefined();
           expect(caught).toBeInstanceOf(DomainError);
           const error = caught as DomainError;
-          expect({ code: error.code, message: error.message }).toMatchObject({ code });
+          expect(error.code, error.message).toBe(code);
           if (details) expect(error.details).toMatchObject(details);
           return error;
         },
