@@ -39,7 +39,11 @@ export async function createWrit(config: WritConfig, options: CreateWritOptions 
 
   const store = options.store ?? (await openEventStore({ eventstore: config.eventstore, dataDir: config.dataDir }));
   const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false }) : undefined;
-  if (redis) await redis.connect();
+  if (redis) {
+    // Without a listener ioredis reports connection drops as unhandled errors; readiness reports them instead.
+    redis.on('error', () => {});
+    await redis.connect();
+  }
 
   const metrics = new Metrics();
   const models = createReadModels();

@@ -5,6 +5,16 @@ package writ.authz
 
 determining_policies := ["writ.default.grants"]
 
+# The shape this policy relies on; anything else falls through to the default (deny) result.
+input_valid if {
+	is_array(input.requested_scopes)
+	is_array(input.resource.scopes)
+	is_array(input.grants)
+	every g in input.grants {
+		is_array(g.scopes)
+	}
+}
+
 requested := {s | some s in input.requested_scopes}
 
 defined := {s | some s in input.resource.scopes}
@@ -46,7 +56,7 @@ default result := {
 	"decision": "deny",
 	"scopes": [],
 	"determining_policies": ["writ.default.grants"],
-	"diagnostics": [{"reason": "policy_input_invalid", "message": "the input lacks requested_scopes, resource or grants"}],
+	"diagnostics": [{"reason": "policy_input_invalid", "message": "the input lacks requested_scopes, resource.scopes or grants[].scopes"}],
 }
 
 result := {
@@ -55,6 +65,7 @@ result := {
 	"determining_policies": determining_policies,
 	"diagnostics": [],
 } if {
+	input_valid
 	count(diagnostics) == 0
 }
 
@@ -64,5 +75,6 @@ result := {
 	"determining_policies": determining_policies,
 	"diagnostics": diagnostics,
 } if {
+	input_valid
 	count(diagnostics) > 0
 }

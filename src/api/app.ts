@@ -30,11 +30,9 @@ export async function buildApp(writ: Writ, options: BuildAppOptions = {}): Promi
   const app = Fastify({
     logger: options.logger ?? false,
     genReqId: requestIdFor,
-    requestIdLogLabel: 'request_id',
     bodyLimit: BODY_LIMIT,
     // Behind a proxy the client address is only used for rate-limit categories; trust nothing by default.
     trustProxy: false,
-    disableRequestLogging: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -52,6 +52,24 @@ export class AdminService {
     if (position !== undefined) await this.deps.runner.waitFor(position);
   }
 
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  /**
+   * Run `fn` after every earlier call with the same key has finished. Uniqueness rules that span streams (one
+   * resource per identifier) are checked against read models; serializing them per key closes the race between
+   * concurrent requests on one instance. Across instances it stays a check, not a guarantee.
+   */
+  private serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return run;
+  }
+
   private meta(actor: Actor): Record<string, unknown> {
     return { request_id: actor.request_id, actor_key_id: actor.key_id };
   }
@@ -64,10 +82,11 @@ export class AdminService {
   }
 
   async createZone(input: { name: string }, actor: Actor) {
+    // Load the built-in policy first: a zone must never be recorded without the policy set it starts on.
+    const builtin = await this.deps.policySource.builtin();
     const zone_id = newId('zone');
     const created_at = this.time();
     await handleCommand(this.deps.store, streams.zone(zone_id), zoneDecider, { type: 'CreateZone', zone_id, name: input.name, created_at }, { metadata: this.meta(actor) });
-    const builtin = await this.deps.policySource.builtin();
     const out = await handleCommand(
       this.deps.store,
       streams.policySet(zone_id),
@@ -111,6 +130,27 @@ export class AdminService {
     return { issuer_id, zone_id: zoneId, issuer: input.issuer, audience: input.audience ?? null, key_count: input.jwks.keys.length, added_at };
   }
 
+  /** Revoke a zone admin key; it stops authenticating as soon as the local directory includes the revocation. */
+  async revokeAdminKey(zoneId: string, keyId: string, actor: Actor) {
+    this.requireZone(zoneId);
+    const existing = this.deps.models.directory.getAdminKey(keyId);
+    // Another zone's key is reported exactly like an unknown one.
+    if (!existing || existing.zone_id !== zoneId) throw new DomainError('admin_key_not_found', 'admin key not found');
+    const out = await handleCommand(this.deps.store, streams.zone(zoneId), zoneDecider, { type: 'RevokeAdminKey', zone_id: zoneId, key_id: keyId, revoked_at: this.time() }, { metadata: this.meta(actor) });
+    await this.settle(out.position);
+    return this.deps.models.directory.getAdminKey(keyId)!;
+  }
+
+  /** Stop trusting an issuer of subject tokens. */
+  async removeTrustedIssuer(zoneId: string, issuerId: string, actor: Actor) {
+    this.requireZone(zoneId);
+    const existing = this.deps.models.directory.getIssuer(issuerId);
+    if (!existing || existing.zone_id !== zoneId) throw new DomainError('issuer_not_found', 'trusted issuer not found');
+    const out = await handleCommand(this.deps.store, streams.zone(zoneId), zoneDecider, { type: 'RemoveTrustedIssuer', zone_id: zoneId, issuer_id: issuerId, removed_at: this.time() }, { metadata: this.meta(actor) });
+    await this.settle(out.position);
+    return { issuer_id: issuerId, status: 'removed' as const };
+  }
+
   async registerApplication(zoneId: string, input: { name: string }, actor: Actor) {
     this.requireZone(zoneId);
     const application_id = newId('app');
@@ -130,6 +170,12 @@ export class AdminService {
 
   async registerResource(zoneId: string, input: { identifier: string; scopes: string[]; upstream_url?: string | null }, actor: Actor) {
     this.requireZone(zoneId);
+    // The identifier's uniqueness is checked against the read model, so two concurrent registrations of one
+    // identifier are serialized here until the first is visible (on this instance; see the note on `serialize`).
+    return this.serialize(`resource\u0000${zoneId}\u0000${input.identifier}`, () => this.registerResourceNow(zoneId, input, actor));
+  }
+
+  private async registerResourceNow(zoneId: string, input: { identifier: string; scopes: string[]; upstream_url?: string | null }, actor: Actor) {
     const resource_id = newId('res');
     const registered_at = this.time();
     const conflicting = this.deps.models.directory.findResourceByIdentifier(zoneId, input.identifier);

@@ -1,24 +1,14 @@
 import { canonicalJson } from '../crypto/canonical-json.js';
 import { sha256Hex } from '../crypto/secret-hash.js';
 
+import type { PolicyInput } from '../policy/policy-engine.js';
+
 /**
- * The policy input document of the decision contract (docs/api.md, "Policy decision contract").
- * The STS builds it live; explain rebuilds it from the ledger as of a past position. Both go through
- * `buildPolicyInput` so that the recorded digest can be compared byte for byte.
+ * The policy input document of the decision contract (docs/api.md, "Policy decision contract") is typed
+ * once, by the policy port. The STS builds it live; explain rebuilds it from the ledger as of a past
+ * position. Both go through `buildPolicyInput` so the recorded digest can be compared byte for byte.
  */
-export interface PolicyInput {
-  schema_version: '1';
-  zone_id: string;
-  request_id: string;
-  application: { id: string; name: string };
-  subject: { id: string; type: 'user' | 'application'; claims: Record<string, unknown> };
-  actor: { id: string; claims: Record<string, unknown> } | null;
-  resource: { id: string; identifier: string; scopes: string[] };
-  requested_scopes: string[];
-  grants: Array<{ grant_id: string; scopes: string[]; user_id: string | null }>;
-  session: { id: string; status: 'active' | 'revoked'; started_at: string } | null;
-  context: { time: string };
-}
+export type { PolicyInput };
 
 /** The facts a decision is taken on; claims are only present during live evaluation. */
 export interface PolicyFacts {

@@ -21,7 +21,7 @@ const BLOCK = 512;
 /** One regular file of a tarball, by its normalised path (no leading slash, no `.`/`..` segments). */
 export interface TarEntry {
   path: string;
-  content: Uint8Array;
+  content: Uint8Array<ArrayBuffer>;
 }
 
 /** The `.manifest` fields writ reads; others are kept as given. */
@@ -36,7 +36,7 @@ export interface BundleManifest {
 /** What writ needs from an OPA wasm bundle. */
 export interface OpaBundle {
   /** The compiled policy (`/policy.wasm`). */
-  wasm: Uint8Array;
+  wasm: Uint8Array<ArrayBuffer>;
   /** Base document from every `data.json`, merged at its directory path: passed to `setData`. */
   data: Record<string, unknown>;
   /** Entrypoints the manifest declares for `/policy.wasm`; `[]` when the bundle has no manifest. */
@@ -74,7 +74,7 @@ export function readOpaBundle(bundle: Uint8Array): OpaBundle {
   const digest = sha256Hex(bundle);
   const entries = readTar(gunzipBundle(bundle));
 
-  const files = new Map<string, Uint8Array>();
+  const files = new Map<string, Uint8Array<ArrayBuffer>>();
   for (const e of entries) {
     if (files.has(e.path)) throw new PolicyBundleError('invalid_bundle', `bundle holds ${e.path} twice`);
     files.set(e.path, e.content);
@@ -174,8 +174,9 @@ export function readTar(tar: Uint8Array): TarEntry[] {
         pendingPath = cString(data);
         offset = next;
         continue;
-      case 'g': // global PAX header: nothing writ needs
-        break;
+      case 'g': // global PAX header: nothing writ needs, and it does not consume a pending name
+        offset = next;
+        continue;
       case '0':
       case '\0':
       case '7': {

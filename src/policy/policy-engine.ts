@@ -32,7 +32,8 @@ export interface PolicyInput {
   resource: { id: string; identifier: string; scopes: string[] };
   requested_scopes: string[];
   grants: { grant_id: string; scopes: string[]; user_id: string | null }[];
-  session: { id: string; status: string; started_at: string };
+  /** null when the exchange is not tied to a session. */
+  session: { id: string; status: 'active' | 'revoked'; started_at: string } | null;
   /** `time` is the decision time (RFC 3339) and the only clock a policy may read. */
   context: { time: string };
 }
@@ -53,7 +54,7 @@ export const PolicyInputSchema: z.ZodType<PolicyInput> = z.object({
   resource: z.object({ id: z.string(), identifier: z.string(), scopes: z.array(z.string()) }),
   requested_scopes: z.array(z.string()),
   grants: z.array(z.object({ grant_id: z.string(), scopes: z.array(z.string()), user_id: z.string().nullable() })),
-  session: z.object({ id: z.string(), status: z.string(), started_at: z.string() }),
+  session: z.object({ id: z.string(), status: z.enum(['active', 'revoked']), started_at: z.string() }).nullable(),
   context: z.object({ time: z.string() }),
 });
 
@@ -145,8 +146,9 @@ export function interpretPolicyOutput(value: unknown, input: PolicyInput): Polic
   }
 
   const ceiling = grantCeiling(input);
-  // A policy that allows without naming scopes allows what was asked, within the ceiling.
-  const proposed = dedupe(out.scopes ?? input.requested_scopes);
+  // A policy that allows without naming scopes allows what was asked, within the ceiling. Sorted because
+  // opa-wasm serialises Rego sets in hash order (OPA sorts them): the mandate must not depend on that.
+  const proposed = dedupe(out.scopes ?? input.requested_scopes).sort();
   const scopes = proposed.filter((s) => ceiling.has(s));
   const removed = proposed.filter((s) => !ceiling.has(s));
   if (removed.length === 0 && scopes.length > 0) {

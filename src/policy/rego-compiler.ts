@@ -203,7 +203,13 @@ function deterministicCapabilities(opa: string, timeoutMs: number): Promise<stri
   if (!cached) {
     cached = runOpa(opa, ['capabilities', '--current'], tmpdir(), timeoutMs).then((run) => {
       if (run.code !== 0) throw new CompilerUnavailableError(`opa capabilities failed: ${run.stderr.trim().slice(0, 500)}`);
-      const caps = JSON.parse(run.stdout) as { builtins: { name: string }[] };
+      let caps: { builtins: { name: string }[] };
+      try {
+        caps = JSON.parse(run.stdout) as typeof caps;
+        if (!Array.isArray(caps.builtins)) throw new Error('no builtins');
+      } catch {
+        throw new CompilerUnavailableError(`${opa} does not behave like the opa CLI (opa capabilities --current)`);
+      }
       caps.builtins = caps.builtins.filter((b) => !isNondeterministicBuiltin(b.name));
       return JSON.stringify(caps);
     });

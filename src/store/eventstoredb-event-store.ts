@@ -8,6 +8,7 @@ import {
   START,
   StreamNotFoundError,
   WrongExpectedVersionError,
+  convertToCommandError,
   excludeSystemEvents,
   isCommandError,
   jsonEvent,
@@ -243,8 +244,11 @@ export function toEsdbExpectedRevision(expected: ExpectedRevision): AppendExpect
  * failure...) is a StoreUnavailableError carrying the original as `cause`. Errors that did not come from the
  * client (bugs) pass through untouched.
  */
-export function translateEsdbError(error: unknown, context: { stream?: string; expected?: ExpectedRevision } = {}): unknown {
-  if (error instanceof ConcurrencyError || error instanceof StoreUnavailableError) return error;
+export function translateEsdbError(raw: unknown, context: { stream?: string; expected?: ExpectedRevision } = {}): unknown {
+  if (raw instanceof ConcurrencyError || raw instanceof StoreUnavailableError) return raw;
+  // Some paths (the server-capabilities probe before an append) surface raw gRPC errors; the client's own
+  // converter turns those into its error classes and leaves everything else as it is.
+  const error = raw instanceof Error ? convertToCommandError(raw) : raw;
   if (error instanceof WrongExpectedVersionError) {
     const actual = error.actualVersion === NO_STREAM ? -1n : error.actualVersion;
     const expected = context.expected !== undefined ? describeExpected(context.expected) : String(error.expectedVersion);

@@ -121,16 +121,16 @@ export class SqliteEventStore implements EventStore {
 
   /** Prefer {@link SqliteEventStore.open}; the constructor does the same. */
   constructor(path: string, options: SqliteEventStoreOptions = {}) {
-    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.pollIntervalMs = options.pollIntervalMs ?? 50;
-    this.maxBatchAppends = options.maxBatchAppends ?? 1000;
-    this.pageSize = options.pageSize ?? 1000;
+    const busyTimeoutMs = positiveInteger('busyTimeoutMs', options.busyTimeoutMs ?? 5000);
+    this.pollIntervalMs = positiveInteger('pollIntervalMs', options.pollIntervalMs ?? 50);
+    this.maxBatchAppends = positiveInteger('maxBatchAppends', options.maxBatchAppends ?? 1000);
+    this.pageSize = positiveInteger('pageSize', options.pageSize ?? 1000);
     let db: Database.Database | undefined;
     try {
       // The busy timeout is set at open so that it already covers the WAL switch and schema creation,
       // which take locks another process may hold.
       db = new Database(path, { timeout: busyTimeoutMs });
-      db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       db.pragma('journal_mode = WAL');
       // FULL: a commit is on disk (WAL fsynced) before an append is acknowledged.
       db.pragma('synchronous = FULL');
@@ -210,7 +210,7 @@ export class SqliteEventStore implements EventStore {
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
     const maxPosition = options.maxPosition ?? MAX_INT64;
-    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
+    let remaining = countLimit(options.maxCount);
     let revision = options.fromRevision ?? (backwards ? MAX_INT64 : 0n);
     const statement = backwards ? this.readBackwardStmt : this.readForwardStmt;
     let first = true;
@@ -231,7 +231,7 @@ export class SqliteEventStore implements EventStore {
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     let after = options.fromPosition ?? -1n;
     const maxPosition = options.maxPosition ?? MAX_INT64;
-    let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
+    let remaining = countLimit(options.maxCount);
     let first = true;
     while (remaining > 0) {
       if (!first) await yieldToEventLoop();
@@ -514,6 +514,16 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
     position: row[0],
     recordedAt: row[6],
   };
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/** maxCount as a row budget: absent means unbounded; fractions and negatives are clamped like Array#slice would. */
+function countLimit(maxCount: number | undefined): number {
+  return maxCount === undefined ? Number.POSITIVE_INFINITY : Math.max(0, Math.floor(maxCount));
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -1,5 +1,5 @@
 import { verifySecret } from '../crypto/secret-hash.js';
-import type { ApiError } from '../api/api-error.js';
+import { ApiError } from '../api/api-error.js';
 import { invalidClient, invalidRequest } from './oauth-errors.js';
 import type { StsApplication, StsDirectory } from './sts-ports.js';
 
@@ -79,9 +79,9 @@ export function requireClient(
   body: Readonly<Record<string, unknown>>,
 ): AuthenticatedClient {
   const presented = readClientCredentials(authorization, body);
-  if (!('clientId' in presented)) throw presented;
+  if (presented instanceof ApiError) throw presented;
   const client = authenticateClient(directory, presented);
-  if (!('applicationId' in client)) throw client;
+  if (client instanceof ApiError) throw client;
   return client;
 }
 

@@ -52,14 +52,22 @@ export function eventStoreContract(name: string, factory: EventStoreFactory): vo
         expect(await collect(store.readAll())).toEqual(events);
       });
 
-      it('starts positions at 0 and reports the head position', async () => {
+      it('reports the head position: -1n when empty, then the position of the newest event', async () => {
         expect(await store.headPosition()).toBe(-1n);
         const first = await store.appendToStream('zone-a', [event('ZoneCreated')]);
-        expect(first).toEqual({ nextRevision: 0n, position: 0n });
-        expect(await store.headPosition()).toBe(0n);
+        expect(first.nextRevision).toBe(0n);
+        expect(first.position).toBeGreaterThanOrEqual(0n);
+        expect(await store.headPosition()).toBe(first.position);
         const second = await store.appendToStream('zone-b', [event('ZoneCreated'), event('ZoneRenamed')]);
         expect(second.nextRevision).toBe(1n);
+        expect(second.position).toBeGreaterThan(first.position);
         expect(await store.headPosition()).toBe(second.position);
+        const after = await collect(store.readAll({ fromPosition: first.position }));
+        expect(after.map((e) => [e.streamId, e.revision])).toEqual([
+          ['zone-b', 0n],
+          ['zone-b', 1n],
+        ]);
+        expect(after[1]!.position).toBe(second.position);
       });
 
       it('keeps its own copy of event payloads', async () => {

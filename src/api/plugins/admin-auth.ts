@@ -71,3 +71,22 @@ export function actorOf(request: FastifyRequest, principal: AdminPrincipal): Act
 function forbidden(): ApiError {
   return new ApiError(403, 'zone_forbidden', 'this admin key may not act on this zone');
 }
+
+/**
+ * Route-level `onRequest` guards. They run before the body is parsed or validated, so an unauthenticated or
+ * foreign caller is refused (401/403) without writ reading its payload, and always gets the same answer
+ * whatever the payload holds.
+ */
+export async function adminGuard(request: FastifyRequest): Promise<void> {
+  requireAdmin(request);
+}
+
+export async function rootGuard(request: FastifyRequest): Promise<void> {
+  requireRoot(request);
+}
+
+/** Guard of every `/v1/zones/:zone_id/...` route (params are already split, unvalidated, at onRequest). */
+export async function zoneGuard(request: FastifyRequest): Promise<void> {
+  const zoneId = (request.params as { zone_id?: unknown } | undefined)?.zone_id;
+  requireZoneAccess(request, typeof zoneId === 'string' ? zoneId : '');
+}

@@ -3,6 +3,8 @@ import { ZodError } from 'zod';
 import { ApiError } from '../api-error.js';
 import { DomainError, type DomainErrorCode } from '../../domain/domain-error.js';
 import { ConcurrencyError, StoreUnavailableError } from '../../store/store-errors.js';
+import { ProjectionTimeoutError } from '../../projections/projection-runner.js';
+import { CompilerUnavailableError, PolicyBundleError, PolicyCompileError } from '../../policy/policy-errors.js';
 
 /** HTTP status of each domain error code. A closed map: adding a code without a status is a type error. */
 const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
@@ -10,9 +12,11 @@ const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
   zone_not_found: 404,
   zone_already_exists: 409,
   admin_key_not_found: 404,
+  admin_key_already_exists: 409,
   admin_key_already_revoked: 409,
   issuer_already_trusted: 409,
   issuer_not_found: 404,
+  issuer_already_exists: 409,
   application_not_found: 404,
   application_already_exists: 409,
   resource_not_found: 404,
@@ -28,6 +32,7 @@ const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
   policy_version_exists: 409,
   policy_version_already_active: 409,
   policy_set_not_initialized: 404,
+  policy_set_already_initialized: 409,
   session_not_found: 404,
   session_revoked: 409,
   session_mismatch: 404,
@@ -45,6 +50,33 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError(400, 'invalid_request', 'request validation failed', {
       issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
     });
+  }
+  if (err instanceof PolicyCompileError) {
+    return new ApiError(422, 'invalid_policy', err.message, { errors: err.errors.map((e) => ({ file: e.file, row: e.row, ...(e.col === undefined ? {} : { col: e.col }), message: e.message, ...(e.code === undefined ? {} : { code: e.code }) })) });
+  }
+  if (err instanceof PolicyBundleError) {
+    return new ApiError(422, 'invalid_bundle', err.message, { reason: err.code, ...err.details });
+  }
+  if (err instanceof CompilerUnavailableError) {
+    return new ApiError(
+      501,
+      'compiler_unavailable',
+      'this server cannot compile Rego (the opa CLI is not installed); upload a bundle built with `opa build -t wasm -e writ/authz/result` instead',
+      {},
+      `${err.message}; ${err.hint}`,
+    );
+  }
+  if (err instanceof ProjectionTimeoutError) {
+    // The write is in the ledger; only this instance's read models are late. Say so, so a client does not
+    // blindly repeat a create.
+    return new ApiError(
+      503,
+      'read_models_lagging',
+      'the change was recorded but is not yet visible on this instance; read it again shortly instead of repeating the write',
+      {},
+      err.message,
+      { 'retry-after': '1' },
+    );
   }
   if (err instanceof ConcurrencyError) {
     return new ApiError(409, 'concurrent_modification', 'the resource was modified concurrently; retry the request', {}, err.message);

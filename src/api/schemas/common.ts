@@ -41,8 +41,6 @@ export function errors(...statuses: number[]): Record<number, typeof ErrorBody> 
   return out;
 }
 
-/** Errors any admin route can answer, whatever it does. */
-export const ADMIN_ERRORS = [400, 401, 403, 404] as const;
 
 /** Path-segment ids: the same grammar as ids in events, bounded so junk never reaches a read model. */
 export const PathId = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/);

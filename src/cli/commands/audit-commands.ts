@@ -1,34 +1,50 @@
 import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { CliContext } from '../context.js';
 import { CliError } from '../http-client.js';
 import { emit, printJson, printRecord, printTable, progress } from '../output.js';
+import { JSON_HELP, ZONE_HELP } from './directory-commands.js';
 
 type List<T> = { items: T[]; next_cursor: string | null };
 
 /** `writ audit tail|trace|explain|replay|export|verify`. */
 export function registerAuditCommands(program: Command, ctx: (cmd: Command) => CliContext): void {
-  const audit = program.command('audit').description('decisions: trace, explain, replay, export');
+  const audit = program.command('audit').description('decisions: tail, trace, explain, replay, export, verify');
   audit
     .command('tail')
-    .option('--limit <n>', 'most recent decisions', '20')
-    .option('--decision <allow|deny>')
-    .option('--zone <zone_id>')
-    .option('--json', 'machine-readable output')
+    .description('the most recent decisions, oldest first')
+    .option('--limit <n>', 'how many (1-1000)', '20')
+    .option('--decision <allow|deny>', 'only this outcome')
+    .option('--app <application_id>', 'only this application')
+    .option('--subject <subject>', 'only this subject')
+    .option('--resource <identifier>', 'only this resource, e.g. resource://payments')
+    .option('--since <time>', 'RFC 3339 time')
+    .option('--until <time>', 'RFC 3339 time')
+    .option('--zone <zone_id>', ZONE_HELP)
+    .option('--json', JSON_HELP)
     .action(async (opts, cmd) => {
       const c = ctx(cmd);
-      const q = new URLSearchParams({ limit: String(opts.limit), order: 'desc' });
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError(`--limit must be an integer from 1 to 1000, got ${String(opts.limit)}`, 'invalid_request', 2);
+      if (opts.decision && opts.decision !== 'allow' && opts.decision !== 'deny') throw new CliError(`--decision must be allow or deny, got ${String(opts.decision)}`, 'invalid_request', 2);
+      const q = new URLSearchParams({ limit: String(limit), order: 'desc' });
       if (opts.decision) q.set('decision', opts.decision);
+      if (opts.app) q.set('application_id', opts.app);
+      if (opts.subject) q.set('subject', opts.subject);
+      if (opts.resource) q.set('resource', opts.resource);
+      if (opts.since) q.set('since', opts.since);
+      if (opts.until) q.set('until', opts.until);
       const l = await c.client.request<List<Record<string, unknown>>>('GET', `/v1/zones/${await c.zone(opts.zone)}/audit/decisions?${q}`);
       const items = [...l.items].reverse();
       emit(c.json, items, () => printTable(items, ['occurred_at', 'request_id', 'decision', 'application_id', 'resource', 'granted_scopes']));
     });
   audit
     .command('trace <request_id>')
-    .option('--zone <zone_id>')
-    .option('--json', 'machine-readable output')
+    .description('what was decided for one request, and why')
+    .option('--zone <zone_id>', ZONE_HELP)
+    .option('--json', JSON_HELP)
     .action(async (id, opts, cmd) => {
       const c = ctx(cmd);
       const t = await c.client.request<Record<string, unknown>>('GET', `/v1/zones/${await c.zone(opts.zone)}/audit/decisions/${encodeURIComponent(id)}`);
@@ -36,8 +52,9 @@ export function registerAuditCommands(program: Command, ctx: (cmd: Command) => C
     });
   audit
     .command('explain <request_id>')
-    .option('--zone <zone_id>')
-    .option('--json', 'machine-readable output')
+    .description('re-evaluate a decision on the state as of its time (policy input, digest check)')
+    .option('--zone <zone_id>', ZONE_HELP)
+    .option('--json', JSON_HELP)
     .action(async (id, opts, cmd) => {
       const c = ctx(cmd);
       const e = await c.client.request<Record<string, unknown>>('GET', `/v1/zones/${await c.zone(opts.zone)}/audit/decisions/${encodeURIComponent(id)}/explain`);
@@ -54,11 +71,12 @@ export function registerAuditCommands(program: Command, ctx: (cmd: Command) => C
     });
   audit
     .command('replay')
-    .option('--since <time>')
-    .option('--until <time>')
-    .option('--candidate <version>', 'evaluate against this version instead of the recorded ones')
-    .option('--zone <zone_id>')
-    .option('--json', 'machine-readable output')
+    .description('re-evaluate recorded decisions; without --candidate any mismatch is an integrity alarm (exit 4)')
+    .option('--since <time>', 'RFC 3339 time')
+    .option('--until <time>', 'RFC 3339 time')
+    .option('--candidate <version>', 'evaluate against this policy-set version instead of the recorded ones')
+    .option('--zone <zone_id>', ZONE_HELP)
+    .option('--json', JSON_HELP)
     .action(async (opts, cmd) => {
       const c = ctx(cmd);
       const body: Record<string, unknown> = {};
@@ -66,11 +84,14 @@ export function registerAuditCommands(program: Command, ctx: (cmd: Command) => C
       if (opts.until) body.until = opts.until;
       if (opts.candidate) body.candidate_version = Number(opts.candidate);
       const started = Date.now();
-      const spin = setInterval(() => !c.json && process.stderr.write(`\rreplaying… ${Math.round((Date.now() - started) / 1000)}s`), 500);
+      const zone = await c.zone(opts.zone);
+      // The spinner is for people: only on a terminal, never with --json.
+      const interactive = !c.json && process.stderr.isTTY === true;
+      const spin = setInterval(() => interactive && process.stderr.write(`\rreplaying… ${Math.round((Date.now() - started) / 1000)}s`), 500);
       try {
-        const r = await c.client.request<Record<string, unknown>>('POST', `/v1/zones/${await c.zone(opts.zone)}/audit/replay`, body);
+        const r = await c.client.request<Record<string, unknown>>('POST', `/v1/zones/${zone}/audit/replay`, body);
         clearInterval(spin);
-        if (!c.json) process.stderr.write('\n');
+        if (interactive) process.stderr.write('\n');
         emit(c.json, r, () => {
           const { items, ...summary } = r;
           printRecord(summary);
@@ -85,14 +106,16 @@ export function registerAuditCommands(program: Command, ctx: (cmd: Command) => C
     });
   audit
     .command('export')
-    .requiredOption('--out <file>')
-    .option('--since <time>')
-    .option('--until <time>')
+    .description('download the hash-chained decision records to a file (check it with `writ audit verify`)')
+    .requiredOption('--out <file>', 'where to write (written to <file>.partial, renamed when complete)')
+    .option('--since <time>', 'RFC 3339 time')
+    .option('--until <time>', 'RFC 3339 time')
     .option('--format <ndjson|csv>', 'record format', 'ndjson')
-    .option('--zone <zone_id>')
-    .option('--json', 'machine-readable output')
+    .option('--zone <zone_id>', ZONE_HELP)
+    .option('--json', JSON_HELP)
     .action(async (opts, cmd) => {
       const c = ctx(cmd);
+      if (opts.format !== 'ndjson' && opts.format !== 'csv') throw new CliError(`--format must be ndjson or csv, got ${String(opts.format)}`, 'invalid_request', 2);
       const q = new URLSearchParams({ format: opts.format });
       if (opts.since) q.set('since', opts.since);
       if (opts.until) q.set('until', opts.until);
@@ -126,12 +149,23 @@ export function registerAuditCommands(program: Command, ctx: (cmd: Command) => C
     });
   audit
     .command('verify <file>')
-    .option('--json', 'machine-readable output')
+    .description('check the hash chain of an export offline; exit 4 naming the first bad seq when tampered')
+    .option('--json', JSON_HELP)
     .action(async (file, _opts, cmd) => {
       const c = ctx(cmd);
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile()) throw new CliError(`no such file: ${file}`, 'invalid_request', 2);
       const { verifyExportFile } = await import('../../audit/verify.js');
       const r = await verifyExportFile(file);
       emit(c.json, r, () => printRecord(r as unknown as Record<string, unknown>));
-      if (!r.ok) throw new CliError(`export is not intact: first bad seq ${String(r.first_bad_seq)} (${String(r.reason)})`, 'export_tampered', 4);
+      if (!r.ok) {
+        throw new CliError(
+          `export is not intact: first bad seq ${String(r.first_bad_seq)} (${String(r.reason)}${r.detail ? `: ${r.detail}` : ''})`,
+          'export_tampered',
+          4,
+          undefined,
+          { first_bad_seq: r.first_bad_seq, reason: r.reason },
+        );
+      }
     });
 }

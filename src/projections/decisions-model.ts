@@ -1,0 +1,455 @@
+import type { WritEvent } from '../domain/events.js';
+import { decodeDecisionCursor, encodeDecisionCursor } from './decision-cursor.js';
+import { assertSnapshotVersion, type EventPosition, type ReadModel } from './read-model.js';
+import { StringTable } from './string-table.js';
+import { TypedColumn } from './typed-column.js';
+
+/** What the audit list shows of a decision. The full record (policies, diagnostics, digests) is its stream. */
+export interface DecisionSummary {
+  request_id: string;
+  zone_id: string;
+  occurred_at: string;
+  decision: 'allow' | 'deny';
+  application_id: string;
+  subject_id: string;
+  session_id: string | null;
+  resource_id: string | null;
+  resource_identifier: string;
+  requested_scopes: string[];
+  granted_scopes: string[];
+  policy_set_version: number | null;
+  mandate: { jti: string; exp: string } | null;
+  /** Ledger position of the DecisionRecorded event. */
+  position: bigint;
+}
+
+/** A mandate by its `jti`: what introspection and revocation need to find its session. */
+export interface MandateRef {
+  request_id: string;
+  zone_id: string;
+  session_id: string | null;
+  application_id: string;
+  subject_id: string;
+  exp: string;
+}
+
+/**
+ * Filters of the audit decision list. `since` is inclusive and `until` exclusive (RFC 3339, compared at
+ * millisecond precision on occurred_at); `resource` matches the resource identifier or id; `subject` the
+ * subject id.
+ */
+export interface DecisionFilter {
+  since?: string;
+  until?: string;
+  decision?: 'allow' | 'deny';
+  application_id?: string;
+  subject?: string;
+  resource?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** One page of the decision list, in position order; `next_cursor` is null on the last page. */
+export interface DecisionPage {
+  items: DecisionSummary[];
+  next_cursor: string | null;
+}
+
+/**
+ * JSON form, columnar: one array per field, strings as ids into `strings` (0 = null, i = strings[i - 1]),
+ * positions and times delta-coded. Row-per-object JSON would be three times larger and a snapshot of a few
+ * million decisions has to stay well under V8's string length limit once a column is serialized.
+ */
+export interface DecisionsSnapshot {
+  version: number;
+  strings: string[];
+  scope_lists: string[][];
+  request_id: string[];
+  /** position[i] - position[i - 1] (position[-1] = 0). */
+  position_delta: number[];
+  zone: number[];
+  /** floor(occurred ms)[i] - floor(occurred ms)[i - 1]. */
+  occurred_delta: number[];
+  /** [row, occurred_at] for times not in the 24-character toISOString form (kept verbatim). */
+  occurred_raw: Array<[number, string]>;
+  /** 1 allow, 0 deny. */
+  decision: number[];
+  application: number[];
+  subject: number[];
+  session: number[];
+  resource_identifier: number[];
+  resource_id: number[];
+  requested: number[];
+  granted: number[];
+  /** 0 = null. */
+  policy_version: number[];
+  jti: Array<string | null>;
+  /** floor(exp ms) - floor(occurred ms), null without a mandate. */
+  exp_offset: Array<number | null>;
+  exp_raw: Array<[number, string]>;
+}
+
+const VERSION = 1;
+
+/**
+ * The audit list of decisions, kept columnar: a ledger holds millions of decisions, so a row is a few typed-array
+ * slots plus its request id and jti (interned ids for everything that repeats) rather than an object. Typed
+ * arrays also cost the garbage collector nothing to mark, which keeps pauses off the STS hot path.
+ *
+ * Lookups by request id and jti are map accesses; the list scans the zone's rows from the cursor on, comparing
+ * interned ids (a few nanoseconds a row).
+ */
+export class DecisionsModel implements ReadModel<DecisionsSnapshot> {
+  readonly name = 'decisions';
+  readonly version = VERSION;
+
+  private readonly strings = new StringTable();
+  private readonly scopeLists = new ScopeListTable();
+  private readonly position = new TypedColumn(Float64Array);
+  private readonly zone = new TypedColumn(Uint32Array);
+  private readonly occurred = new TypedColumn(Float64Array);
+  private readonly decision = new TypedColumn(Uint8Array);
+  private readonly application = new TypedColumn(Uint32Array);
+  private readonly subject = new TypedColumn(Uint32Array);
+  private readonly session = new TypedColumn(Uint32Array);
+  private readonly resourceIdentifier = new TypedColumn(Uint32Array);
+  private readonly resourceId = new TypedColumn(Uint32Array);
+  private readonly requested = new TypedColumn(Uint32Array);
+  private readonly granted = new TypedColumn(Uint32Array);
+  private readonly policyVersion = new TypedColumn(Uint32Array);
+  /** NaN without a mandate. */
+  private readonly exp = new TypedColumn(Float64Array);
+  private requestIds: string[] = [];
+  private jtis: Array<string | null> = [];
+  /** Times that toISOString would not give back verbatim (other precisions); rare, so a sparse map. */
+  private readonly occurredRaw = new Map<number, string>();
+  private readonly expRaw = new Map<number, string>();
+  private readonly byRequestId = new Map<string, number>();
+  private readonly rowsByJti = new Map<string, number>();
+  private readonly rowsByZone = new Map<number, TypedColumn<Uint32Array>>();
+
+  apply(event: WritEvent, at: EventPosition): void {
+    if (event.type !== 'DecisionRecorded') return;
+    const d = event.data;
+    const position = Number(at.position);
+    // Positions are stored as doubles: exact up to 2^53, far beyond any ledger (and checked, not assumed).
+    if (!Number.isSafeInteger(position)) throw new RangeError(`decision position ${at.position} exceeds 2^53`);
+    const row = this.requestIds.length;
+    this.requestIds.push(d.request_id);
+    this.position.push(position);
+    const zone = this.strings.intern(d.zone_id);
+    this.zone.push(zone);
+    this.occurred.push(timeMs(d.occurred_at));
+    if (!isCanonicalTime(d.occurred_at)) this.occurredRaw.set(row, d.occurred_at);
+    this.decision.push(d.decision === 'allow' ? 1 : 0);
+    this.application.push(this.strings.intern(d.application_id));
+    this.subject.push(this.strings.intern(d.subject_id));
+    this.session.push(this.strings.intern(d.session_id));
+    this.resourceIdentifier.push(this.strings.intern(d.resource.identifier));
+    this.resourceId.push(this.strings.intern(d.resource.id));
+    this.requested.push(this.scopeLists.intern(d.requested_scopes));
+    this.granted.push(this.scopeLists.intern(d.granted_scopes));
+    this.policyVersion.push(d.policy_set_version ?? 0);
+    if (d.mandate) {
+      this.jtis.push(d.mandate.jti);
+      this.exp.push(timeMs(d.mandate.exp));
+      if (!isCanonicalTime(d.mandate.exp)) this.expRaw.set(row, d.mandate.exp);
+      this.rowsByJti.set(d.mandate.jti, row);
+    } else {
+      this.jtis.push(null);
+      this.exp.push(NaN);
+    }
+    this.byRequestId.set(d.request_id, row);
+    this.zoneRows(zone).push(row);
+  }
+
+  get(requestId: string): DecisionSummary | undefined {
+    const row = this.byRequestId.get(requestId);
+    return row === undefined ? undefined : this.summary(row);
+  }
+
+  byJti(jti: string): MandateRef | undefined {
+    const row = this.rowsByJti.get(jti);
+    if (row === undefined) return undefined;
+    return {
+      request_id: this.requestIds[row]!,
+      zone_id: this.strings.get(this.zone.get(row))!,
+      session_id: this.strings.get(this.session.get(row)),
+      application_id: this.strings.get(this.application.get(row))!,
+      subject_id: this.strings.get(this.subject.get(row))!,
+      exp: this.expRaw.get(row) ?? new Date(this.exp.get(row)).toISOString(),
+    };
+  }
+
+  /** Number of decisions held (all zones). */
+  get size(): number {
+    return this.requestIds.length;
+  }
+
+  /**
+   * A page of the zone's decisions in position order. Throws InvalidCursorError for a cursor it did not make
+   * and RangeError for an unparsable time or a limit below 1.
+   */
+  list(zoneId: string, filter: DecisionFilter): DecisionPage {
+    const limit = filter.limit;
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError('limit must be a positive integer');
+    const after = filter.cursor === undefined ? -1 : Number(decodeDecisionCursor(filter.cursor));
+    const since = filter.since === undefined ? -Infinity : parseFilterTime(filter.since);
+    const until = filter.until === undefined ? Infinity : parseFilterTime(filter.until);
+    const empty: DecisionPage = { items: [], next_cursor: null };
+
+    const zone = this.strings.lookup(zoneId);
+    const rows = zone === undefined ? undefined : this.rowsByZone.get(zone);
+    if (!rows) return empty;
+    // A filter value never interned matches nothing: answer without scanning.
+    const app = filter.application_id === undefined ? 0 : this.strings.lookup(filter.application_id);
+    const subject = filter.subject === undefined ? 0 : this.strings.lookup(filter.subject);
+    let resource = 0;
+    if (filter.resource !== undefined) resource = this.strings.lookup(filter.resource) ?? -1;
+    if (app === undefined || subject === undefined || resource === -1) return empty;
+    const wantDecision = filter.decision === undefined ? -1 : filter.decision === 'allow' ? 1 : 0;
+
+    const rowIds = rows.raw();
+    const n = rows.size;
+    const pos = this.position.raw();
+    const occurred = this.occurred.raw();
+    const decision = this.decision.raw();
+    const appCol = this.application.raw();
+    const subjectCol = this.subject.raw();
+    const resIdent = this.resourceIdentifier.raw();
+    const resId = this.resourceId.raw();
+
+    // Rows are in position order: binary search the cursor.
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (pos[rowIds[mid]!]! <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    const items: DecisionSummary[] = [];
+    let more = false;
+    for (let i = lo; i < n; i++) {
+      const r = rowIds[i]!;
+      if (wantDecision !== -1 && decision[r] !== wantDecision) continue;
+      if (app !== 0 && appCol[r] !== app) continue;
+      if (subject !== 0 && subjectCol[r] !== subject) continue;
+      if (resource !== 0 && resIdent[r] !== resource && resId[r] !== resource) continue;
+      const t = occurred[r]!;
+      if (t < since || t >= until) continue;
+      // One match past the page tells whether a next page exists, so the last page never comes back empty.
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      items.push(this.summary(r));
+    }
+    return { items, next_cursor: more ? encodeDecisionCursor(items[items.length - 1]!.position) : null };
+  }
+
+  reset(): void {
+    this.strings.reset();
+    this.scopeLists.reset();
+    for (const c of this.columns()) c.clear();
+    this.requestIds = [];
+    this.jtis = [];
+    this.occurredRaw.clear();
+    this.expRaw.clear();
+    this.byRequestId.clear();
+    this.rowsByJti.clear();
+    this.rowsByZone.clear();
+  }
+
+  snapshot(): DecisionsSnapshot {
+    const n = this.requestIds.length;
+    const pos = this.position.raw();
+    const occurred = this.occurred.raw();
+    const exp = this.exp.raw();
+    const positionDelta = new Array<number>(n);
+    const occurredDelta = new Array<number>(n);
+    const expOffset = new Array<number | null>(n);
+    let prevPos = 0;
+    let prevTime = 0;
+    for (let r = 0; r < n; r++) {
+      positionDelta[r] = pos[r]! - prevPos;
+      prevPos = pos[r]!;
+      const t = Math.floor(occurred[r]!);
+      occurredDelta[r] = t - prevTime;
+      prevTime = t;
+      const e = exp[r]!;
+      expOffset[r] = Number.isNaN(e) ? null : Math.floor(e) - t;
+    }
+    return {
+      version: VERSION,
+      strings: this.strings.toJSON(),
+      scope_lists: this.scopeLists.toJSON(),
+      request_id: this.requestIds.slice(),
+      position_delta: positionDelta,
+      zone: this.zone.toArray(),
+      occurred_delta: occurredDelta,
+      occurred_raw: [...this.occurredRaw],
+      decision: this.decision.toArray(),
+      application: this.application.toArray(),
+      subject: this.subject.toArray(),
+      session: this.session.toArray(),
+      resource_identifier: this.resourceIdentifier.toArray(),
+      resource_id: this.resourceId.toArray(),
+      requested: this.requested.toArray(),
+      granted: this.granted.toArray(),
+      policy_version: this.policyVersion.toArray(),
+      jti: this.jtis.slice(),
+      exp_offset: expOffset,
+      exp_raw: [...this.expRaw],
+    };
+  }
+
+  restore(s: DecisionsSnapshot): void {
+    assertSnapshotVersion(this.name, VERSION, s);
+    this.reset();
+    const n = s.request_id.length;
+    const columns = [
+      s.position_delta, s.zone, s.occurred_delta, s.decision, s.application, s.subject, s.session,
+      s.resource_identifier, s.resource_id, s.requested, s.granted, s.policy_version, s.jti, s.exp_offset,
+    ];
+    if (columns.some((c) => !Array.isArray(c) || c.length !== n)) throw new TypeError('decisions snapshot: columns of unequal length');
+    this.strings.load(s.strings);
+    this.scopeLists.load(s.scope_lists);
+    this.requestIds = s.request_id.slice();
+    this.jtis = s.jti.slice();
+    for (const [row, text] of s.occurred_raw) this.occurredRaw.set(row, text);
+    for (const [row, text] of s.exp_raw) this.expRaw.set(row, text);
+    const position = new Float64Array(n);
+    const occurred = new Float64Array(n);
+    const exp = new Float64Array(n);
+    let p = 0;
+    let t = 0;
+    for (let r = 0; r < n; r++) {
+      p += s.position_delta[r]!;
+      position[r] = p;
+      t += s.occurred_delta[r]!;
+      // Raw times carry sub-millisecond digits that the delta dropped.
+      const raw = this.occurredRaw.get(r);
+      occurred[r] = raw === undefined ? t : timeMs(raw);
+      const offset = s.exp_offset[r];
+      const rawExp = this.expRaw.get(r);
+      exp[r] = offset === null || offset === undefined ? NaN : rawExp === undefined ? t + offset : timeMs(rawExp);
+    }
+    this.position.load(position);
+    this.occurred.load(occurred);
+    this.exp.load(exp);
+    this.zone.load(s.zone);
+    this.decision.load(s.decision);
+    this.application.load(s.application);
+    this.subject.load(s.subject);
+    this.session.load(s.session);
+    this.resourceIdentifier.load(s.resource_identifier);
+    this.resourceId.load(s.resource_id);
+    this.requested.load(s.requested);
+    this.granted.load(s.granted);
+    this.policyVersion.load(s.policy_version);
+    for (let r = 0; r < n; r++) {
+      this.byRequestId.set(this.requestIds[r]!, r);
+      const jti = this.jtis[r];
+      if (jti !== null && jti !== undefined) this.rowsByJti.set(jti, r);
+      this.zoneRows(this.zone.get(r)).push(r);
+    }
+  }
+
+  private summary(row: number): DecisionSummary {
+    const jti = this.jtis[row];
+    const policyVersion = this.policyVersion.get(row);
+    return {
+      request_id: this.requestIds[row]!,
+      zone_id: this.strings.get(this.zone.get(row))!,
+      occurred_at: this.occurredRaw.get(row) ?? new Date(this.occurred.get(row)).toISOString(),
+      decision: this.decision.get(row) === 1 ? 'allow' : 'deny',
+      application_id: this.strings.get(this.application.get(row))!,
+      subject_id: this.strings.get(this.subject.get(row))!,
+      session_id: this.strings.get(this.session.get(row)),
+      resource_id: this.strings.get(this.resourceId.get(row)),
+      resource_identifier: this.strings.get(this.resourceIdentifier.get(row)) ?? '',
+      requested_scopes: [...this.scopeLists.get(this.requested.get(row))],
+      granted_scopes: [...this.scopeLists.get(this.granted.get(row))],
+      policy_set_version: policyVersion === 0 ? null : policyVersion,
+      mandate:
+        jti === null || jti === undefined
+          ? null
+          : { jti, exp: this.expRaw.get(row) ?? new Date(this.exp.get(row)).toISOString() },
+      position: BigInt(this.position.get(row)),
+    };
+  }
+
+  private zoneRows(zone: number): TypedColumn<Uint32Array> {
+    let rows = this.rowsByZone.get(zone);
+    if (!rows) this.rowsByZone.set(zone, (rows = new TypedColumn(Uint32Array, 64)));
+    return rows;
+  }
+
+  private columns(): Array<TypedColumn<Float64Array | Uint32Array | Uint8Array>> {
+    return [
+      this.position, this.zone, this.occurred, this.decision, this.application, this.subject, this.session,
+      this.resourceIdentifier, this.resourceId, this.requested, this.granted, this.policyVersion, this.exp,
+    ];
+  }
+}
+
+/**
+ * Scope lists repeat (the same few requested/granted combinations over and over): one frozen array per distinct
+ * list, id 0 the empty list.
+ */
+class ScopeListTable {
+  private lists: ReadonlyArray<readonly string[]> = [[]];
+  private readonly index = new Map<string, number>([['0', 0]]);
+
+  intern(scopes: readonly string[]): number {
+    // Length-prefixed, so no scope content can make two different lists collide.
+    let key = String(scopes.length);
+    for (const s of scopes) key += `|${s.length}:${s}`;
+    let id = this.index.get(key);
+    if (id === undefined) {
+      id = this.lists.length;
+      (this.lists as Array<readonly string[]>).push(Object.freeze([...scopes]));
+      this.index.set(key, id);
+    }
+    return id;
+  }
+
+  get(id: number): readonly string[] {
+    return this.lists[id]!;
+  }
+
+  reset(): void {
+    this.lists = [[]];
+    this.index.clear();
+    this.index.set('0', 0);
+  }
+
+  toJSON(): string[][] {
+    return this.lists.slice(1).map((l) => [...l]);
+  }
+
+  load(lists: readonly string[][]): void {
+    this.reset();
+    for (const l of lists) {
+      // Re-interning keeps ids: the snapshot holds distinct lists in id order.
+      const before = this.lists.length;
+      if (this.intern(l) !== before) throw new TypeError('decisions snapshot: duplicate scope list');
+    }
+  }
+}
+
+/** The 24-character form Date#toISOString produces: storing its milliseconds loses nothing. */
+function isCanonicalTime(value: string): boolean {
+  return value.length === 24 && value.charCodeAt(19) === 46 /* . */ && value.charCodeAt(23) === 90 /* Z */;
+}
+
+/** Milliseconds since the epoch; digits below the millisecond are dropped (they are kept verbatim in the raw maps). */
+function timeMs(value: string): number {
+  return Date.parse(value);
+}
+
+function parseFilterTime(value: string): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new RangeError(`not an RFC 3339 time: ${JSON.stringify(value)}`);
+  return ms;
+}
