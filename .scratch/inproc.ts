@@ -26,14 +26,17 @@ for (let i = 0; i < 1000; i++) {
   bodies.push({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: t, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', resource: 'resource://payments', scope: 'payments:read payments:write' });
 }
 let n = 0; let i = 0;
+const orig = writ.sts.exchange; let inner = 0; let innerN = 0;
+(writ.sts as any).exchange = async (req: any) => { const t = performance.now(); try { return await orig(req); } finally { inner += performance.now() - t; innerN++; } };
+let outer = 0;
 const mode = process.env.MODE ?? 'direct';
 async function one() {
   const body = bodies[i++ % bodies.length]!;
   if (mode === 'direct') await writ.sts.exchange({ requestId: `r${i}-${Math.random()}`, authorization: basic, body });
-  else { const res = await app.inject({ method: 'POST', url: '/v1/sts/token', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(body).toString() }); if (res.statusCode !== 200) throw new Error(res.body); }
+  else { const t = performance.now(); const res = await app.inject({ method: 'POST', url: '/v1/sts/token', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(body).toString() }); if (res.statusCode !== 200) throw new Error(res.body); outer += performance.now() - t; }
   n++;
 }
 const conc = Number(process.env.CONC ?? 32);
-for (let w = 0; w < 2; w++) { const end = Date.now() + 2000; n = 0; const t0 = performance.now(); await Promise.all(Array.from({ length: conc }, async () => { while (Date.now() < end) await one(); })); console.log(mode, process.env.MEM ? 'memory' : 'sqlite', 'conc', conc, 'per sec', Math.round(n / ((performance.now() - t0) / 1000))); }
+for (let w = 0; w < 2; w++) { const end = Date.now() + 2000; n = 0; const t0 = performance.now(); await Promise.all(Array.from({ length: conc }, async () => { while (Date.now() < end) await one(); })); console.log('inner ms', (inner/innerN).toFixed(2), 'outer ms', (outer/Math.max(1,n)).toFixed(2)); inner = 0; innerN = 0; outer = 0; console.log(mode, process.env.MEM ? 'memory' : 'sqlite', 'conc', conc, 'per sec', Math.round(n / ((performance.now() - t0) / 1000))); }
 const s = (writ.store as any).stats?.(); console.log('store stats', s);
 await app.close(); await writ.close(); process.exit(0);

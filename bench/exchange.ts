@@ -15,9 +15,12 @@
  *   npx tsx bench/exchange.ts                       prints one JSON object
  *   node --cpu-prof --cpu-prof-dir=bench-results --import tsx bench/exchange.ts    + a V8 CPU profile
  *
- * Env: WRIT_BENCH_SECONDS (default 10), WRIT_BENCH_CONCURRENCY (32), WRIT_BENCH_TOKENS (1000).
+ * Env: WRIT_BENCH_SECONDS (default 10), WRIT_BENCH_CONCURRENCY (32), WRIT_BENCH_TOKENS (1000),
+ * WRIT_BENCH_PROFILE=<file.cpuprofile> (a V8 CPU profile of the server during the measured exchange phase only,
+ * without the set-up and the hello-world run that `--cpu-prof` also records).
  */
 import { spawn } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,7 +196,18 @@ export async function benchExchange(): Promise<Record<string, number>> {
     if (probe.statusCode !== 200) throw new Error(`exchange probe: ${probe.statusCode} ${probe.body}`);
 
     const headBefore = await writ.store.headPosition();
+    const profiler = process.env.WRIT_BENCH_PROFILE ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     const exchange = await runLoad({ host: '127.0.0.1', port, concurrency, warmupSeconds, seconds, expect: 200, requests }, dir);
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      await writeFile(process.env.WRIT_BENCH_PROFILE!, JSON.stringify(profile));
+      profiler.disconnect();
+    }
     const headAfter = await writ.store.headPosition();
     await app.close();
     await writ.close();

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Thin launcher: runs the TypeScript CLI through tsx so `npx writ` works without a build step.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
-const r = spawnSync(tsx, [join(root, 'src', 'cli', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// Launcher for `writ` / `npx writ`: registers tsx in this process and runs the TypeScript CLI, so there is
+// no build step, no second node process, and signals (SIGTERM to `writ serve`) reach the server itself.
+import { register } from 'tsx/esm/api';
+
+register();
+const { runCli } = await import('../src/cli/main.ts');
+const argv = process.argv.slice(2);
+const code = await runCli(argv);
+// A started `serve` keeps running until SIGINT/SIGTERM; everything else exits with its code.
+if (argv[0] !== 'serve' || code !== 0) process.exit(code);

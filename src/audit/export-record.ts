@@ -197,23 +197,36 @@ export function referenceRecordHash(record: Record<string, unknown>): string {
   return sha256Hex(canonicalJson(rest));
 }
 
-/** One NDJSON line for a record, with its hash. */
-export function ndjsonLine(record: ExportRecord, hash: string): string {
-  const canonical = canonicalRecord(record);
-  return `${canonical.slice(0, -1)},"hash":"${hash}"}\n`;
+/** A record encoded for an export: its line (NDJSON or CSV row) and its hash. */
+export interface EncodedRecord {
+  line: string;
+  hash: string;
 }
 
-/** One CSV row for a record, with its hash. */
-export function csvLine(record: ExportRecord, hash: string): string {
+/** Encode a record as one NDJSON line: its canonical JSON with `hash` appended (computed once, from that same text). */
+export function ndjsonRecord(record: ExportRecord): EncodedRecord {
+  const canonical = canonicalRecord(record);
+  const hash = sha256Hex(canonical);
+  return { line: `${canonical.slice(0, -1)},"hash":"${hash}"}\n`, hash };
+}
+
+/** Encode a record as one CSV row (JSON columns as canonical JSON), with its hash. */
+export function csvRecord(record: ExportRecord): EncodedRecord {
+  const hash = recordHash(record);
   const src = record as unknown as Record<string, unknown>;
-  const cells: CsvValue[] = COLUMNS.map(({ name, kind }) => {
-    if (name === 'hash') return hash;
+  const cells: CsvValue[] = new Array<CsvValue>(COLUMNS.length);
+  for (let i = 0; i < COLUMNS.length; i++) {
+    const { name, kind } = COLUMNS[i]!;
+    if (name === 'hash') {
+      cells[i] = hash;
+      continue;
+    }
     const v = src[name];
-    if (v === undefined || v === null) return null;
-    if (kind === 'json') return canonicalJson(v);
-    return typeof v === 'number' ? v : String(v);
-  });
-  return csvRow(cells);
+    if (v === undefined || v === null) cells[i] = null;
+    else if (kind === 'json') cells[i] = name === 'diagnostics' && Array.isArray(v) ? JSON.stringify(v.map(sortedDiagnostic)) : JSON.stringify(v);
+    else cells[i] = typeof v === 'number' ? v : String(v);
+  }
+  return { line: csvRow(cells), hash };
 }
 
 /**

@@ -1,10 +1,9 @@
 import {
   CSV_HEADER,
   GENESIS_HASH,
-  csvLine,
+  csvRecord,
   decisionRecord,
-  ndjsonLine,
-  recordHash,
+  ndjsonRecord,
   trailerRecord,
   type DecisionSource,
   type ExportRecord,
@@ -32,14 +31,14 @@ const CHUNK_CHARS = 64 * 1024;
  * trailer, which `verify` reports as truncated.
  */
 export async function* exportChunks(decisions: AsyncIterable<DecisionSource>, format: ExportFormat): AsyncGenerator<string> {
-  const line = format === 'ndjson' ? ndjsonLine : csvLine;
+  const encode = format === 'ndjson' ? ndjsonRecord : csvRecord;
   let buffer = format === 'csv' ? CSV_HEADER : '';
   let seq = 0;
   let prevHash = GENESIS_HASH;
   let lastDecisionHash = GENESIS_HASH;
   const append = (record: ExportRecord): string => {
-    const hash = recordHash(record);
-    buffer += line(record, hash);
+    const { line, hash } = encode(record);
+    buffer += line;
     prevHash = hash;
     return hash;
   };

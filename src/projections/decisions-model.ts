@@ -399,19 +399,36 @@ export class DecisionsModel implements ReadModel<DecisionsSnapshot> {
  */
 class ScopeListTable {
   private lists: ReadonlyArray<readonly string[]> = [[]];
-  private readonly index = new Map<string, number>([['0', 0]]);
+  private readonly index = new Map<string, number>();
+
+  /** Single-scope lists (most requests ask for one scope) by the scope itself: no key to build. */
+  private readonly single = new Map<string, number>();
 
   intern(scopes: readonly string[]): number {
+    if (scopes.length === 0) return 0;
+    if (scopes.length === 1) {
+      const only = scopes[0]!;
+      let id = this.single.get(only);
+      if (id === undefined) {
+        id = this.add(scopes);
+        this.single.set(only, id);
+      }
+      return id;
+    }
     // Length-prefixed, so no scope content can make two different lists collide.
     let key = String(scopes.length);
     for (const s of scopes) key += `|${s.length}:${s}`;
     let id = this.index.get(key);
     if (id === undefined) {
-      id = this.lists.length;
-      (this.lists as Array<readonly string[]>).push(Object.freeze([...scopes]));
+      id = this.add(scopes);
       this.index.set(key, id);
     }
     return id;
+  }
+
+  private add(scopes: readonly string[]): number {
+    (this.lists as Array<readonly string[]>).push(Object.freeze([...scopes]));
+    return this.lists.length - 1;
   }
 
   get(id: number): readonly string[] {
@@ -421,7 +438,7 @@ class ScopeListTable {
   reset(): void {
     this.lists = [[]];
     this.index.clear();
-    this.index.set('0', 0);
+    this.single.clear();
   }
 
   toJSON(): string[][] {
@@ -443,9 +460,30 @@ function isCanonicalTime(value: string): boolean {
   return value.length === 24 && value.charCodeAt(19) === 46 /* . */ && value.charCodeAt(23) === 90 /* Z */;
 }
 
-/** Milliseconds since the epoch; digits below the millisecond are dropped (they are kept verbatim in the raw maps). */
+/**
+ * Milliseconds since the epoch; digits below the millisecond are dropped (they are kept verbatim in the raw maps).
+ * The canonical form is read digit by digit: Date.parse costs several times more and a rebuild does this twice
+ * per decision. Values reach here validated (RFC 3339, UTC), so only the layout needs checking.
+ */
 function timeMs(value: string): number {
-  return Date.parse(value);
+  if (!isCanonicalTime(value)) return Date.parse(value);
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  // Days from the civil date (Howard Hinnant's algorithm), exact for the proleptic Gregorian calendar.
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146097 + doe - 719468;
+  return days * 86_400_000 + digits(value, 11, 2) * 3_600_000 + digits(value, 14, 2) * 60_000 + digits(value, 17, 2) * 1000 + digits(value, 20, 3);
+}
+
+function digits(value: string, from: number, count: number): number {
+  let n = 0;
+  for (let i = from; i < from + count; i++) n = n * 10 + (value.charCodeAt(i) - 48);
+  return n;
 }
 
 function parseFilterTime(value: string): number {

@@ -21,7 +21,10 @@ type Validator = (value: unknown) => boolean;
  * Why this exists: a rebuild folds millions of events and `decodeEvent` (zod) costs ~3.5 µs for a
  * DecisionRecorded — more than everything else a rebuild does per event. Skipping validation on read is not an
  * option (an event that fails to decode must stop the projections), so instead the zod schemas of events.ts are
- * compiled, once, into plain predicates that accept exactly what zod accepts, at a fraction of the cost.
+ * compiled, once, into plain predicates that accept exactly what zod accepts, at a fraction of the cost: the
+ * schema is read into a small closed description (string with length and pattern checks, number, ...) and that
+ * description is turned into one straight-line JavaScript function per event type (no per-field closures, no
+ * allocation), the way zod's own JIT works for objects.
  *
  * Safety rules:
  * - The compiler knows a closed list of zod constructs and checks (object, string with length / regex /
@@ -33,8 +36,11 @@ type Validator = (value: unknown) => boolean;
  * - On "yes" the payload is returned as is, without zod's copy; unknown keys are not stripped (a schema only
  *   ever gains optional fields, and read models read named fields only). String lengths are counted in code
  *   points exactly as zod 4 counts them.
+ * - The generated code is built only from that description: keys are JSON-quoted, patterns, enum sets and
+ *   helpers are passed in as values, never spliced in as text. Where code generation is disabled
+ *   (`--disallow-code-generation-from-strings`), every type is decoded by zod.
  * - test/projections/event-decoder.test.ts checks with fast-check that compiled predicates and zod agree on
- *   valid events and on random corruptions of them.
+ *   valid events, on random corruptions of them, and at the edges of every construct the compiler accepts.
  */
 export function createEventDecoder(schemas: Partial<Record<EventType, z.ZodType>> = EventSchemas): EventDecoderInfo {
   const validators = new Map<string, Validator>();
@@ -59,8 +65,19 @@ export function createEventDecoder(schemas: Partial<Record<EventType, z.ZodType>
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The compiler. It reads zod 4's public definition objects (`schema._zod.def`); any key or check it does not
-// know makes it give up (return null), never guess.
+// The compiler. It reads zod 4's definition objects (`schema._zod.def`) into a closed description; any key or
+// check it does not know makes it give up (null), never guess.
+
+/** What the compiler understood of a schema. Lengths of strings are in code points, as zod 4 counts them. */
+type Shape =
+  | { kind: 'string'; min: number; max: number; patterns: RegExp[] }
+  | { kind: 'number'; safeInt: boolean; bounds: Array<{ op: '>' | '>=' | '<' | '<='; value: number }> }
+  | { kind: 'boolean' }
+  | { kind: 'enum'; values: string[] }
+  | { kind: 'array'; element: Shape; min: number; max: number }
+  | { kind: 'object'; fields: Array<[string, Shape]> }
+  | { kind: 'nullable'; inner: Shape }
+  | { kind: 'optional'; inner: Shape };
 
 interface ZodInternals {
   _zod: { def: Record<string, unknown> & { type: string; checks?: unknown[] } };
@@ -79,34 +96,35 @@ const BOOLEAN_DEF_KEYS = new Set(['type']);
  * know. Exported for the differential tests and tools; projections use `createEventDecoder`.
  */
 export function compileValidator(schema: unknown): ((value: unknown) => boolean) | null {
-  return compile(schema);
+  const shape = describe(schema);
+  return shape ? generate(shape) : null;
 }
 
 function compile(schema: unknown): Validator | null {
+  return compileValidator(schema);
+}
+
+function describe(schema: unknown): Shape | null {
   const def = (schema as ZodInternals | undefined)?._zod?.def;
   if (!def || typeof def.type !== 'string') return null;
   switch (def.type) {
     case 'object':
-      return onlyKeys(def, OBJECT_DEF_KEYS) ? compileObject(def.shape) : null;
+      return onlyKeys(def, OBJECT_DEF_KEYS) ? describeObject(def.shape) : null;
     case 'string':
-      return onlyKeys(def, STRING_DEF_KEYS) ? compileString(def.checks ?? []) : null;
+      return onlyKeys(def, STRING_DEF_KEYS) ? describeString(def.checks ?? []) : null;
     case 'number':
-      return onlyKeys(def, NUMBER_DEF_KEYS) ? compileNumber(def.checks ?? []) : null;
+      return onlyKeys(def, NUMBER_DEF_KEYS) ? describeNumber(def.checks ?? []) : null;
     case 'boolean':
-      return onlyKeys(def, BOOLEAN_DEF_KEYS) ? (v) => typeof v === 'boolean' : null;
+      return onlyKeys(def, BOOLEAN_DEF_KEYS) ? { kind: 'boolean' } : null;
     case 'enum':
-      return onlyKeys(def, ENUM_DEF_KEYS) ? compileEnum(def.entries) : null;
+      return onlyKeys(def, ENUM_DEF_KEYS) ? describeEnum(def.entries) : null;
     case 'array':
-      return onlyKeys(def, ARRAY_DEF_KEYS) ? compileArray(def.element, def.checks ?? []) : null;
-    case 'nullable': {
-      if (!onlyKeys(def, WRAPPER_DEF_KEYS)) return null;
-      const inner = compile(def.innerType);
-      return inner && ((v) => v === null || inner(v));
-    }
+      return onlyKeys(def, ARRAY_DEF_KEYS) ? describeArray(def.element, def.checks ?? []) : null;
+    case 'nullable':
     case 'optional': {
       if (!onlyKeys(def, WRAPPER_DEF_KEYS)) return null;
-      const inner = compile(def.innerType);
-      return inner && ((v) => v === undefined || inner(v));
+      const inner = describe(def.innerType);
+      return inner && { kind: def.type, inner };
     }
     default:
       return null;
@@ -120,41 +138,28 @@ function onlyKeys(def: Record<string, unknown>, allowed: Set<string>): boolean {
   return true;
 }
 
-function compileObject(shape: unknown): Validator | null {
+function describeObject(shape: unknown): Shape | null {
   if (typeof shape !== 'object' || shape === null) return null;
-  const keys: string[] = [];
-  const checks: Validator[] = [];
+  const fields: Array<[string, Shape]> = [];
   for (const key of Object.keys(shape)) {
     // zod skips a `__proto__` key; no event has one, so refuse rather than mirror that subtlety.
     if (key === '__proto__') return null;
-    const check = compile((shape as Record<string, unknown>)[key]);
-    if (!check) return null;
-    keys.push(key);
-    checks.push(check);
+    const field = describe((shape as Record<string, unknown>)[key]);
+    if (!field) return null;
+    fields.push([key, field]);
   }
-  const n = keys.length;
-  return (v) => {
-    // zod's isObject: any non-null, non-array object.
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-    const o = v as Record<string, unknown>;
-    for (let i = 0; i < n; i++) if (!checks[i]!(o[keys[i]!])) return false;
-    return true;
-  };
+  return { kind: 'object', fields };
 }
 
-type StringCheck = (s: string) => boolean;
-
-function compileString(rawChecks: unknown[]): Validator | null {
-  const checks: StringCheck[] = [];
+function describeString(rawChecks: unknown[]): Shape | null {
+  const shape = { kind: 'string' as const, min: 0, max: Infinity, patterns: [] as RegExp[] };
   for (const raw of rawChecks) {
     const c = checkDef(raw);
     if (!c) return null;
     if (c.check === 'min_length' && isLengthCheck(c, 'minimum')) {
-      const min = c.minimum as number;
-      checks.push((s) => minLength(s, min));
+      shape.min = Math.max(shape.min, c.minimum as number);
     } else if (c.check === 'max_length' && isLengthCheck(c, 'maximum')) {
-      const max = c.maximum as number;
-      checks.push((s) => maxLength(s, max));
+      shape.max = Math.min(shape.max, c.maximum as number);
     } else if (
       c.check === 'string_format' &&
       (c.format === 'regex' || c.format === 'datetime') &&
@@ -164,59 +169,43 @@ function compileString(rawChecks: unknown[]): Validator | null {
       c.when === undefined &&
       isPatternOnlyCheck(raw)
     ) {
-      const pattern = c.pattern;
-      checks.push((s) => pattern.test(s));
+      shape.patterns.push(c.pattern);
     } else {
       return null;
     }
   }
-  if (checks.length === 0) return (v) => typeof v === 'string';
-  if (checks.length === 1) {
-    const only = checks[0]!;
-    return (v) => typeof v === 'string' && only(v);
-  }
-  return (v) => {
-    if (typeof v !== 'string') return false;
-    for (const check of checks) if (!check(v)) return false;
-    return true;
-  };
+  return shape;
 }
 
-function compileNumber(rawChecks: unknown[]): Validator | null {
-  const checks: Array<(n: number) => boolean> = [];
+function describeNumber(rawChecks: unknown[]): Shape | null {
+  const shape = { kind: 'number' as const, safeInt: false, bounds: [] as Array<{ op: '>' | '>=' | '<' | '<='; value: number }> };
   for (const raw of rawChecks) {
     const c = checkDef(raw);
     if (!c || c.when !== undefined) return null;
     if (c.check === 'number_format' && c.format === 'safeint') {
-      checks.push((n) => Number.isSafeInteger(n));
-    } else if ((c.check === 'greater_than' || c.check === 'less_than') && typeof c.value === 'number') {
-      const bound = c.value;
+      shape.safeInt = true;
+    } else if ((c.check === 'greater_than' || c.check === 'less_than') && typeof c.value === 'number' && Number.isFinite(c.value)) {
       const inclusive = c.inclusive === true;
-      if (c.check === 'greater_than') checks.push(inclusive ? (n) => n >= bound : (n) => n > bound);
-      else checks.push(inclusive ? (n) => n <= bound : (n) => n < bound);
+      const op = c.check === 'greater_than' ? (inclusive ? '>=' : '>') : inclusive ? '<=' : '<';
+      shape.bounds.push({ op, value: c.value });
     } else {
       return null;
     }
   }
-  return (v) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) return false;
-    for (const check of checks) if (!check(v)) return false;
-    return true;
-  };
+  return shape;
 }
 
-function compileEnum(entries: unknown): Validator | null {
+function describeEnum(entries: unknown): Shape | null {
   if (typeof entries !== 'object' || entries === null) return null;
   const values = Object.values(entries);
   // Numeric (TypeScript) enums have reverse mappings zod filters out; only plain string enums here.
   if (values.length === 0 || values.some((v) => typeof v !== 'string')) return null;
-  const set = new Set<unknown>(values);
-  return (v) => set.has(v);
+  return { kind: 'enum', values: values as string[] };
 }
 
-function compileArray(element: unknown, rawChecks: unknown[]): Validator | null {
-  const item = compile(element);
-  if (!item) return null;
+function describeArray(element: unknown, rawChecks: unknown[]): Shape | null {
+  const inner = describe(element);
+  if (!inner) return null;
   let min = 0;
   let max = Infinity;
   for (const raw of rawChecks) {
@@ -226,11 +215,7 @@ function compileArray(element: unknown, rawChecks: unknown[]): Validator | null 
     else if (c.check === 'max_length' && isLengthCheck(c, 'maximum')) max = Math.min(max, c.maximum as number);
     else return null;
   }
-  return (v) => {
-    if (!Array.isArray(v) || v.length < min || v.length > max) return false;
-    for (let i = 0; i < v.length; i++) if (!item(v[i])) return false;
-    return true;
-  };
+  return { kind: 'array', element: inner, min, max };
 }
 
 type CheckDef = Record<string, unknown> & { check: string };
@@ -262,20 +247,88 @@ function isPatternOnlyCheck(raw: unknown): boolean {
   return traits.has('$ZodCheckRegex') || traits.has('$ZodISODateTime');
 }
 
-// zod 4 measures string lengths in code points; these give the same answer while counting only when in doubt.
-function minLength(s: string, min: number): boolean {
-  const units = s.length;
-  if (units < min) return false;
-  if (units >= min * 2) return true;
-  return codePoints(s) >= min;
+// ---------------------------------------------------------------------------------------------------------
+// Code generation: one function of straight-line checks per schema. Values that are not plain numbers (patterns,
+// enum sets, helpers) are handed to the generated code through `env`, never written into its text.
+
+function generate(shape: Shape): Validator | null {
+  const env: unknown[] = [];
+  let counter = 0;
+  const fresh = (prefix: string) => `${prefix}${counter++}`;
+  // Hoisted to constants of the factory: the validator reads them as closure constants, not array slots.
+  const ref = (value: unknown) => {
+    env.push(value);
+    return `k${env.length - 1}`;
+  };
+  const codePointsFn = ref(codePoints);
+
+  const emit = (s: Shape, v: string): string => {
+    switch (s.kind) {
+      case 'string': {
+        let code = `if (typeof ${v} !== 'string') return false;\n`;
+        if (s.min > 0) {
+          // Fewer units than the minimum can never reach it; twice as many always do (a code point is 1 or 2 units).
+          code += `if (${v}.length < ${s.min} || (${v}.length < ${2 * s.min} && ${codePointsFn}(${v}) < ${s.min})) return false;\n`;
+        }
+        if (s.max !== Infinity) code += `if (${v}.length > ${s.max} && ${codePointsFn}(${v}) > ${s.max}) return false;\n`;
+        for (const pattern of s.patterns) {
+          // Neither global nor sticky (checked when described): test() keeps no state between calls.
+          code += `if (!${ref(pattern)}.test(${v})) return false;\n`;
+        }
+        return code;
+      }
+      case 'number': {
+        let code = `if (typeof ${v} !== 'number' || !Number.isFinite(${v})) return false;\n`;
+        if (s.safeInt) code += `if (!Number.isSafeInteger(${v})) return false;\n`;
+        for (const b of s.bounds) code += `if (!(${v} ${b.op} ${numberLiteral(b.value)})) return false;\n`;
+        return code;
+      }
+      case 'boolean':
+        return `if (typeof ${v} !== 'boolean') return false;\n`;
+      case 'enum':
+        return `if (!${ref(new Set(s.values))}.has(${v})) return false;\n`;
+      case 'nullable':
+        return `if (${v} !== null) {\n${emit(s.inner, v)}}\n`;
+      case 'optional':
+        return `if (${v} !== undefined) {\n${emit(s.inner, v)}}\n`;
+      case 'array': {
+        const i = fresh('i');
+        const e = fresh('e');
+        let code = `if (!Array.isArray(${v})) return false;\n`;
+        if (s.min > 0) code += `if (${v}.length < ${s.min}) return false;\n`;
+        if (s.max !== Infinity) code += `if (${v}.length > ${s.max}) return false;\n`;
+        code += `for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {\nconst ${e} = ${v}[${i}];\n${emit(s.element, e)}}\n`;
+        return code;
+      }
+      case 'object': {
+        // zod's isObject: any non-null, non-array object.
+        let code = `if (typeof ${v} !== 'object' || ${v} === null || Array.isArray(${v})) return false;\n`;
+        for (const [key, field] of s.fields) {
+          const f = fresh('f');
+          code += `{\nconst ${f} = ${v}[${JSON.stringify(key)}];\n${emit(field, f)}}\n`;
+        }
+        return code;
+      }
+    }
+  };
+
+  const body = `${emit(shape, 'value')}return true;`;
+  const constants = env.map((_, i) => `const k${i} = env[${i}];\n`).join('');
+  try {
+    const factory = new Function('env', `'use strict';\n${constants}return function validate(value) {\n${body}\n};`) as (env: unknown[]) => Validator;
+    return factory(env);
+  } catch {
+    // Code generation disabled in this process: zod decodes.
+    return null;
+  }
 }
 
-function maxLength(s: string, max: number): boolean {
-  const units = s.length;
-  if (units <= max) return true;
-  return codePoints(s) <= max;
+function numberLiteral(value: number): string {
+  // Finite numbers only (checked when described); String() round-trips doubles exactly, -0 included.
+  return Object.is(value, -0) ? '-0' : String(value);
 }
 
+// zod 4 measures string lengths in code points: a surrogate pair counts once.
 function codePoints(s: string): number {
   let count = s.length;
   for (let i = 0; i < s.length - 1; i++) {

@@ -430,7 +430,6 @@ export class ProjectionRunner {
       streamId: recorded.streamId,
       revision: recorded.revision,
     };
-    const anchor = { streamId: recorded.streamId, revision: recorded.revision };
     const models = this.models;
     for (let i = 0; i < models.length; i++) {
       // A model restored from a newer checkpoint than the others already holds this event.
@@ -448,7 +447,8 @@ export class ProjectionRunner {
         );
       }
       this.modelPositions[i] = position;
-      this.modelAnchors[i] = anchor;
+      // `at` carries streamId and revision: it is the anchor (one object less per event).
+      this.modelAnchors[i] = at;
     }
     if (this.modelsAhead !== 0) this.modelsAhead = this.modelPositions.filter((p) => p > position).length;
     this.applied = position;
@@ -498,7 +498,7 @@ export class ProjectionRunner {
         name: m.name,
         version: m.version,
         position: positions[i]!,
-        anchor: this.modelAnchors[i] ?? null,
+        anchor: anchorOf(this.modelAnchors[i]),
         snapshot: m.snapshot(),
         savedAt,
       }));
@@ -566,6 +566,10 @@ export class ProjectionRunner {
       w.reject(err);
     }
   }
+}
+
+function anchorOf(at: Checkpoint['anchor'] | undefined): Checkpoint['anchor'] {
+  return at ? { streamId: at.streamId, revision: at.revision } : null;
 }
 
 async function closeQuietly(sub: Subscription): Promise<void> {

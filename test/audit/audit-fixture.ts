@@ -10,6 +10,8 @@ export interface AuditZone {
   zoneId: string;
   issuer: string;
   headers: { authorization: string };
+  /** Talk to another instance from now on (same ledger, e.g. after a restart). */
+  use(t: TestWrit): void;
   app(name?: string): Promise<{ application_id: string; client_secret: string }>;
   resource(slug: string, scopes: string[]): Promise<{ resource_id: string; identifier: string }>;
   grant(applicationId: string, resourceId: string, scopes: string[], userId?: string): Promise<string>;
@@ -30,7 +32,7 @@ export interface AuditZone {
 let counter = 0;
 
 export async function setUpZone(t: TestWrit, name = 'audit'): Promise<AuditZone> {
-  const app: FastifyInstance = t.app;
+  let app: FastifyInstance = t.app;
   const root = t.root;
   const call = async (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, expected = [200, 201]) => {
     const res = await app.inject({ method, url, headers: { ...root, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }) });
@@ -58,6 +60,9 @@ export async function setUpZone(t: TestWrit, name = 'audit'): Promise<AuditZone>
     zoneId,
     issuer,
     headers: root,
+    use(next) {
+      app = next.app;
+    },
     async app(appName = 'app') {
       const a = await call('POST', `/v1/zones/${zoneId}/applications`, { name: appName });
       return { application_id: a.application_id as string, client_secret: a.client_secret as string };

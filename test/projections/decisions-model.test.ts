@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecisionsModel, type DecisionSummary } from '../../src/projections/decisions-model.js';
 import { InvalidCursorError, encodeDecisionCursor } from '../../src/projections/decision-cursor.js';
@@ -101,6 +102,28 @@ describe('DecisionsModel', () => {
     expect(decisions.list('z1', { limit: 10, application_id: 'a1', cursor: first.next_cursor! }).items.map((d) => d.request_id)).toEqual(['r1', 'r4', 'r5']);
     // A cursor past everything.
     expect(decisions.list('z1', { limit: 10, cursor: encodeDecisionCursor(100n) }).items).toEqual([]);
+  });
+
+  it('keeps any valid time exactly and filters on it (property)', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('0000-01-01T00:00:00.000Z'), max: new Date('9999-12-31T23:59:59.999Z'), noInvalidDate: true }), fc.boolean(), (date, canonical) => {
+        const iso = date.toISOString();
+        const occurred_at = canonical ? iso : iso.replace(/\.(\d{3})Z$/, '.$1999Z');
+        const model = new DecisionsModel();
+        model.apply(build.decision({ request_id: 'r', zone_id: 'z', application_id: 'a', occurred_at, exp: occurred_at }), {
+          position: 0n,
+          recordedAt: iso,
+          streamId: 'decision-r',
+          revision: 0n,
+        });
+        expect(model.get('r')?.occurred_at).toBe(occurred_at);
+        expect(model.byJti('jti-r')?.exp).toBe(occurred_at);
+        expect(model.list('z', { limit: 1, since: iso }).items).toHaveLength(1);
+        expect(model.list('z', { limit: 1, until: iso }).items).toHaveLength(0);
+        expect(model.list('z', { limit: 1, until: new Date(date.getTime() + 1).toISOString() }).items).toHaveLength(1);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('rejects bad cursors, times and limits', async () => {

@@ -14,6 +14,8 @@ export interface WritProcessOptions {
   dataDir?: string;
   /** Extra or overriding environment for the server (WRIT_PORT and WRIT_DATA_DIR are set by the helper). */
   env?: Record<string, string>;
+  /** Listen on this port (e.g. the previous one, to restart behind the same URL); a free one when absent. */
+  port?: number;
   /** How long to wait for GET /v1/health/ready to answer 200 (default 30 s). */
   readyTimeoutMs?: number;
 }
@@ -56,7 +58,7 @@ export async function startWritProcess(opts: WritProcessOptions = {}): Promise<W
       return await startOnce(opts, dataDir, createdDir);
     } catch (err) {
       lastError = err;
-      if (!(err instanceof Error && /EADDRINUSE/.test(err.message))) break;
+      if (opts.port !== undefined || !(err instanceof Error && /EADDRINUSE/.test(err.message))) break;
     }
   }
   if (createdDir) await rm(dataDir, { recursive: true, force: true });
@@ -64,7 +66,7 @@ export async function startWritProcess(opts: WritProcessOptions = {}): Promise<W
 }
 
 async function startOnce(opts: WritProcessOptions, dataDir: string, createdDir: boolean): Promise<WritProcess> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const adminToken = opts.env?.WRIT_ADMIN_TOKEN ?? `root-${randomBytes(16).toString('hex')}`;
   const env: NodeJS.ProcessEnv = { ...process.env };
   // A developer's own WRIT_* settings must not leak into the test server.

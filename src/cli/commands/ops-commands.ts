@@ -38,7 +38,7 @@ export function registerOpsCommands(program: Command, ctx: (cmd: Command) => Cli
       let detailed: Record<string, unknown> | undefined;
       if (process.env.WRIT_ADMIN_TOKEN) detailed = await c.client.request<Record<string, unknown>>('GET', '/v1/health/detailed').catch(() => undefined);
       const out = { url: c.client.url, ready: res.status === 200, ...ready, ...(detailed ? { detailed } : {}) };
-      emit(c.json, out, () => printRecord(out));
+      emit(c.json, out, () => printRecord(statusLines(out.url, out.ready, ready, detailed)));
       if (opts.ready && res.status !== 200) throw new CliError('writ is not ready', 'not_ready', 1);
     });
 
@@ -135,4 +135,27 @@ export function registerOpsCommands(program: Command, ctx: (cmd: Command) => Cli
       for (const [s, h] of handlers) process.off(s, h);
       process.exitCode = code;
     });
+}
+
+/** The human form of `writ status`: one line per dependency instead of nested JSON. */
+function statusLines(url: string, isReady: boolean, ready: Record<string, unknown>, detailed: Record<string, unknown> | undefined): Record<string, unknown> {
+  const lines: Record<string, unknown> = { url, ready: isReady ? 'yes' : `no (${String(ready.status ?? 'not ready')})` };
+  const deps = (detailed?.dependencies ?? {}) as Record<string, { status?: string; latency_ms?: number | null }>;
+  const checks = (ready.checks ?? {}) as Record<string, unknown>;
+  for (const name of new Set([...Object.keys(checks), ...Object.keys(deps)])) {
+    if (name === 'projections') continue;
+    const d = deps[name];
+    const latency = typeof d?.latency_ms === 'number' ? ` (${d.latency_ms.toFixed(1)} ms)` : '';
+    lines[name] = `${String(d?.status ?? checks[name])}${latency}`;
+  }
+  const projections = detailed?.projections as { status?: string; lag?: number; position?: string } | undefined;
+  if (projections) lines.projections = `${String(projections.status)} (position ${String(projections.position)}, lag ${String(projections.lag)})`;
+  else if (checks.projections !== undefined) lines.projections = checks.projections;
+  const ledger = detailed?.ledger as { head_position?: string } | undefined;
+  if (ledger?.head_position !== undefined) lines['ledger head'] = ledger.head_position;
+  const versions = detailed?.versions as { writ?: string } | undefined;
+  if (versions?.writ) lines.version = versions.writ;
+  if (typeof detailed?.uptime_seconds === 'number') lines.uptime = `${detailed.uptime_seconds} s`;
+  if (!detailed) lines.detail = 'set WRIT_ADMIN_TOKEN for dependency latencies and projection lag';
+  return lines;
 }
