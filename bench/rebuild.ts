@@ -12,7 +12,7 @@
  *
  *   npx tsx --expose-gc bench/rebuild.ts [events]     (default 1,000,000; prints one JSON object)
  */
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
@@ -519,7 +519,6 @@ function round(value: number, digits: number): number {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const events = process.argv[2] ? Number(process.argv[2]) : undefined;
-  if (existsSync('src/store/sqlite-event-store.ts') === false) process.stderr.write('note: run from the repository root\n');
   benchRebuild({ events })
     .then((result) => process.stdout.write(`${JSON.stringify({ ledger: 'sqlite', ...result })}\n`))
     .catch((error: unknown) => {

@@ -4,7 +4,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Writ } from '../app/writ.js';
-import { registerErrorHandler } from './plugins/error-handler.js';
+import { registerErrorHandler, sendError } from './plugins/error-handler.js';
+import { ApiError } from './api-error.js';
 import { requestIdFor } from './plugins/request-id.js';
 import { adminAuth } from './plugins/admin-auth.js';
 import { observability } from './plugins/observability.js';
@@ -33,6 +34,16 @@ export async function buildApp(writ: Writ, options: BuildAppOptions = {}): Promi
     bodyLimit: BODY_LIMIT,
     // Behind a proxy the client address is only used for rate-limit categories; trust nothing by default.
     trustProxy: false,
+    // Request IDs may be 128 characters and appear in audit paths; the router's default cap is 100.
+    routerOptions: { maxParamLength: 256 },
+    // Errors raised before routing (bad percent-escapes, over-long params) get writ's error shape and
+    // X-Request-ID like every other response.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      const status = (error as { statusCode?: number }).statusCode;
+      const apiError = status === 414 ? new ApiError(414, 'uri_too_long', 'request path too long') : new ApiError(400, 'invalid_request', 'malformed request URL');
+      void sendError(reply, request, apiError);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -9,7 +9,7 @@ import { redecide } from './redecide.js';
 
 /** Re-evaluation of a rebuilt input with the recorded policy-set version. */
 export interface Reevaluation {
-  /** Null when the input could not be rebuilt. */
+  /** Null when the input could not be rebuilt or the version could not be loaded (diagnostic `policy_unavailable`). */
   decision: 'allow' | 'deny' | null;
   scopes: string[];
   determining_policies: string[];
@@ -73,7 +73,14 @@ export async function reevaluate(
   if (input === null) {
     return { decision: null, scopes: [], determining_policies: [], diagnostics: [], matches_recorded: null };
   }
-  const outcome = await redecide(ctx.policies, rec.data.zone_id, version, input);
+  let outcome;
+  try {
+    outcome = await redecide(ctx.policies, rec.data.zone_id, version, input);
+  } catch (err) {
+    // The recorded version cannot be consulted at all (not in the ledger any more): that itself is a finding.
+    const message = err instanceof Error ? err.message : String(err);
+    return { decision: null, scopes: [], determining_policies: [], diagnostics: [{ reason: 'policy_unavailable', message: message.slice(0, 500) }], matches_recorded: false };
+  }
   return {
     ...outcome,
     matches_recorded: outcome.decision === rec.data.decision && sameScopes(outcome.scopes, rec.data.granted_scopes),

@@ -1,7 +1,8 @@
 import { canonicalJson } from '../crypto/canonical-json.js';
+import * as nodeCrypto from 'node:crypto';
 import { sha256Hex } from '../crypto/secret-hash.js';
 import type { EventData } from '../domain/events.js';
-import { csvRow, type CsvValue } from './csv.js';
+import { csvCell, csvRow, type CsvValue } from './csv.js';
 
 /**
  * The records of a tamper-evident export and their hash chain. One record per recorded decision, then one
@@ -117,6 +118,16 @@ export const TRAILER_KEYS: readonly string[] = ['seq', 'type', 'format_version',
 /** The CSV header row. */
 export const CSV_HEADER = csvRow(COLUMNS.map((c) => c.name));
 
+/** sha256 hex of a string (one-shot where Node has it: half the cost of a Hash object per record). */
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const sha256 = typeof oneShot === 'function' ? (text: string) => oneShot('sha256', text, 'hex') : sha256Hex;
+
+/** A record encoded for an export: its line (NDJSON or CSV row) and its hash. */
+export interface EncodedRecord {
+  line: string;
+  hash: string;
+}
+
 /** Where a DecisionRecorded event sits in the ledger. */
 export interface DecisionSource {
   position: bigint;
@@ -144,15 +155,15 @@ export function decisionRecord(src: DecisionSource, seq: number, prevHash: strin
     session_opened: d.session_opened ?? false,
     resource_id: d.resource.id,
     resource_identifier: d.resource.identifier,
-    requested_scopes: [...d.requested_scopes],
-    granted_scopes: [...d.granted_scopes],
-    determining_policies: [...d.determining_policies],
-    diagnostics: d.diagnostics.map((x) => ({ ...x })),
+    requested_scopes: d.requested_scopes,
+    granted_scopes: d.granted_scopes,
+    determining_policies: d.determining_policies,
+    diagnostics: d.diagnostics,
     policy_set_version: d.policy_set_version,
     policy_set_digest: d.policy_set_digest,
     ledger_position: d.ledger_position,
     input_digest: d.input_digest,
-    grant_ids: [...d.grant_ids],
+    grant_ids: d.grant_ids,
     mandate_jti: d.mandate?.jti ?? null,
     mandate_exp: d.mandate?.exp ?? null,
     prev_hash: prevHash,
@@ -164,31 +175,118 @@ export function trailerRecord(seq: number, count: number, lastHash: string, prev
 }
 
 /**
- * Canonical JSON of a record (without `hash`). Equal to `canonicalJson(record)`, but built for the record's
- * known shape: objects are re-keyed in sorted order and serialized once, which keeps exports fast.
+ * Canonical JSON of a record (without `hash`): equal to `canonicalJson(record)` (a test holds it to that), but
+ * written for the record's known shape — an object literal with its keys in sorted order serializes in V8's
+ * fast path, which is what keeps an export above 100,000 records/s.
  */
 export function canonicalRecord(record: ExportRecord): string {
-  const keys = record.type === 'decision' ? DECISION_KEYS : TRAILER_KEYS;
-  const src = record as unknown as Record<string, unknown>;
-  const sorted: Record<string, unknown> = {};
-  for (const k of keys) {
-    const v = src[k];
-    sorted[k] = k === 'diagnostics' && Array.isArray(v) ? v.map(sortedDiagnostic) : v === undefined ? null : v;
+  if (record.type === 'export_end') {
+    const t = record;
+    return JSON.stringify({ count: t.count, format_version: t.format_version, last_hash: t.last_hash, prev_hash: t.prev_hash, seq: t.seq, type: t.type });
   }
-  return JSON.stringify(sorted);
+  const r = record;
+  return JSON.stringify({
+    actor_id: r.actor_id,
+    application_id: r.application_id,
+    decision: r.decision,
+    determining_policies: r.determining_policies,
+    diagnostics: r.diagnostics.length === 0 ? r.diagnostics : r.diagnostics.map(sortedDiagnostic),
+    grant_ids: r.grant_ids,
+    granted_scopes: r.granted_scopes,
+    input_digest: r.input_digest,
+    ledger_position: r.ledger_position,
+    mandate_exp: r.mandate_exp,
+    mandate_jti: r.mandate_jti,
+    occurred_at: r.occurred_at,
+    policy_set_digest: r.policy_set_digest,
+    policy_set_version: r.policy_set_version,
+    position: r.position,
+    prev_hash: r.prev_hash,
+    recorded_at: r.recorded_at,
+    request_id: r.request_id,
+    requested_scopes: r.requested_scopes,
+    resource_id: r.resource_id,
+    resource_identifier: r.resource_identifier,
+    seq: r.seq,
+    session_id: r.session_id,
+    session_opened: r.session_opened,
+    subject_id: r.subject_id,
+    subject_type: r.subject_type,
+    type: r.type,
+    zone_id: r.zone_id,
+  });
+}
+
+/**
+ * `canonicalRecord(decisionRecord(src, seq, prevHash))` in one step, straight from the event: the export's hot
+ * path (one object per record instead of two).
+ */
+export function canonicalDecision(src: DecisionSource, seq: number, prevHash: string): string {
+  const d = src.data;
+  return JSON.stringify({
+    actor_id: d.actor_id,
+    application_id: d.application_id,
+    decision: d.decision,
+    determining_policies: d.determining_policies,
+    diagnostics: d.diagnostics.length === 0 ? d.diagnostics : d.diagnostics.map(sortedDiagnostic),
+    grant_ids: d.grant_ids,
+    granted_scopes: d.granted_scopes,
+    input_digest: d.input_digest,
+    ledger_position: d.ledger_position,
+    mandate_exp: d.mandate?.exp ?? null,
+    mandate_jti: d.mandate?.jti ?? null,
+    occurred_at: d.occurred_at,
+    policy_set_digest: d.policy_set_digest,
+    policy_set_version: d.policy_set_version,
+    position: src.position.toString(),
+    prev_hash: prevHash,
+    recorded_at: src.recordedAt,
+    request_id: d.request_id,
+    requested_scopes: d.requested_scopes,
+    resource_id: d.resource.id,
+    resource_identifier: d.resource.identifier,
+    seq,
+    session_id: d.session_id,
+    session_opened: d.session_opened ?? false,
+    subject_id: d.subject_id,
+    subject_type: d.subject_type,
+    type: 'decision',
+    zone_id: d.zone_id,
+  });
+}
+
+/** One NDJSON line and hash for a decision, straight from the event. */
+export function ndjsonDecision(src: DecisionSource, seq: number, prevHash: string): EncodedRecord {
+  const canonical = canonicalDecision(src, seq, prevHash);
+  const hash = sha256(canonical);
+  return { line: `${canonical.slice(0, -1)},"hash":"${hash}"}\n`, hash };
+}
+
+/** One CSV row and hash for a decision, straight from the event (cells in {@link COLUMNS} order). */
+export function csvDecision(src: DecisionSource, seq: number, prevHash: string): EncodedRecord {
+  const canonical = canonicalDecision(src, seq, prevHash);
+  const hash = sha256(canonical);
+  const d = src.data;
+  const line =
+    `${seq},decision,${csvCell(src.position.toString())},${csvCell(src.recordedAt)},${csvCell(d.request_id)},${csvCell(d.zone_id)},` +
+    `${csvCell(d.occurred_at)},${d.decision},${csvCell(d.application_id)},${csvCell(d.subject_id)},${d.subject_type},` +
+    `${csvCell(d.actor_id)},${csvCell(d.session_id)},${d.session_opened ? 'true' : 'false'},${csvCell(d.resource.id)},` +
+    `${csvCell(d.resource.identifier)},${csvCell(JSON.stringify(d.requested_scopes))},${csvCell(JSON.stringify(d.granted_scopes))},` +
+    `${csvCell(JSON.stringify(d.determining_policies))},${csvCell(JSON.stringify(d.diagnostics.length === 0 ? d.diagnostics : d.diagnostics.map(sortedDiagnostic)))},` +
+    `${d.policy_set_version === null ? '' : d.policy_set_version},${csvCell(d.policy_set_digest)},${csvCell(d.ledger_position)},` +
+    `${csvCell(d.input_digest)},${csvCell(JSON.stringify(d.grant_ids))},${csvCell(d.mandate?.jti ?? null)},${csvCell(d.mandate?.exp ?? null)},` +
+    `,,,${prevHash},${hash}\r\n`;
+  return { line, hash };
 }
 
 function sortedDiagnostic(d: { reason: string; message?: string; scope?: string }): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (d.message !== undefined) out.message = d.message;
-  out.reason = d.reason;
-  if (d.scope !== undefined) out.scope = d.scope;
-  return out;
+  if (d.message === undefined) return d.scope === undefined ? { reason: d.reason } : { reason: d.reason, scope: d.scope };
+  return d.scope === undefined ? { message: d.message, reason: d.reason } : { message: d.message, reason: d.reason, scope: d.scope };
 }
 
 /** sha256 hex over the canonical JSON of the record without `hash`. */
 export function recordHash(record: ExportRecord): string {
-  return sha256Hex(canonicalRecord(record));
+  return sha256(canonicalRecord(record));
 }
 
 /** Reference implementation of the hash (any key order, any shape): what a third-party verifier would write. */
@@ -197,16 +295,10 @@ export function referenceRecordHash(record: Record<string, unknown>): string {
   return sha256Hex(canonicalJson(rest));
 }
 
-/** A record encoded for an export: its line (NDJSON or CSV row) and its hash. */
-export interface EncodedRecord {
-  line: string;
-  hash: string;
-}
-
 /** Encode a record as one NDJSON line: its canonical JSON with `hash` appended (computed once, from that same text). */
 export function ndjsonRecord(record: ExportRecord): EncodedRecord {
   const canonical = canonicalRecord(record);
-  const hash = sha256Hex(canonical);
+  const hash = sha256(canonical);
   return { line: `${canonical.slice(0, -1)},"hash":"${hash}"}\n`, hash };
 }
 

@@ -1,8 +1,9 @@
 import {
   CSV_HEADER,
   GENESIS_HASH,
+  csvDecision,
   csvRecord,
-  decisionRecord,
+  ndjsonDecision,
   ndjsonRecord,
   trailerRecord,
   type DecisionSource,
@@ -32,6 +33,7 @@ const CHUNK_CHARS = 64 * 1024;
  */
 export async function* exportChunks(decisions: AsyncIterable<DecisionSource>, format: ExportFormat): AsyncGenerator<string> {
   const encode = format === 'ndjson' ? ndjsonRecord : csvRecord;
+  const encodeDecision = format === 'ndjson' ? ndjsonDecision : csvDecision;
   let buffer = format === 'csv' ? CSV_HEADER : '';
   let seq = 0;
   let prevHash = GENESIS_HASH;
@@ -44,7 +46,9 @@ export async function* exportChunks(decisions: AsyncIterable<DecisionSource>, fo
   };
   for await (const d of decisions) {
     seq++;
-    lastDecisionHash = append(decisionRecord(d, seq, prevHash));
+    const { line, hash } = encodeDecision(d, seq, prevHash);
+    buffer += line;
+    prevHash = lastDecisionHash = hash;
     if (buffer.length >= CHUNK_CHARS) {
       yield buffer;
       buffer = '';

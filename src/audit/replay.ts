@@ -9,7 +9,13 @@ import { policyInputAsOf } from './input-as-of.js';
 import { redecide, type RedecidedOutcome } from './redecide.js';
 
 /** Why a decision is listed in a replay's items. */
-export type ReplayItemKind = 'flipped_to_allow' | 'flipped_to_deny' | 'scopes_changed' | 'input_digest_mismatch' | 'input_not_reconstructible';
+export type ReplayItemKind =
+  | 'flipped_to_allow'
+  | 'flipped_to_deny'
+  | 'scopes_changed'
+  | 'input_digest_mismatch'
+  | 'input_not_reconstructible'
+  | 'policy_unavailable';
 
 /** One decision whose replay differs from its record. */
 export interface ReplayItem {
@@ -17,7 +23,7 @@ export interface ReplayItem {
   occurred_at: string;
   kind: ReplayItemKind;
   recorded: { decision: 'allow' | 'deny'; granted_scopes: string[]; policy_set_version: number | null };
-  /** Null when the input could not be rebuilt. */
+  /** Null when the input could not be rebuilt or the version not loaded. */
   replayed: (RedecidedOutcome & { policy_set_version: number | null }) | null;
   input_digest_matches: boolean;
 }
@@ -98,11 +104,20 @@ export async function replayDecisions(ctx: AuditContext, zoneId: string, options
     const rebuilt = await policyInputAsOf(ctx.store, ctx.models, { position: src.position, recordedAt: src.recordedAt, data: d });
     const digestMatches = d.input_digest !== null && rebuilt.digest === d.input_digest;
     const version = candidate ?? d.policy_set_version;
-    const outcome = rebuilt.input ? await redecide(ctx.policies, zoneId, version, rebuilt.input) : null;
+    let outcome: RedecidedOutcome | null = null;
+    let unavailable = false;
+    if (rebuilt.input) {
+      try {
+        outcome = await redecide(ctx.policies, zoneId, version, rebuilt.input);
+      } catch {
+        unavailable = true;
+      }
+    }
     result.evaluated++;
 
     let kind: ReplayItemKind | null = null;
-    if (!outcome) kind = 'input_not_reconstructible';
+    if (unavailable) kind = 'policy_unavailable';
+    else if (!outcome) kind = 'input_not_reconstructible';
     else if (outcome.decision !== d.decision) kind = outcome.decision === 'allow' ? 'flipped_to_allow' : 'flipped_to_deny';
     else if (!sameScopes(outcome.scopes, d.granted_scopes)) kind = 'scopes_changed';
     // Replaying with the recorded versions checks the ledger itself: the rebuilt input must hash as recorded.

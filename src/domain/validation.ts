@@ -5,7 +5,8 @@ export const RESOURCE_IDENTIFIER = /^resource:\/\/[a-z0-9][a-z0-9._-]{0,199}$/;
 /** Scope grammar shared by resources, grants, token requests and mandates. */
 export const SCOPE = /^[a-z0-9:_./-]{1,200}$/;
 /** Request IDs: inbound X-Request-ID must match this to be used. */
-export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// Dot-only ids ('.', '..') are refused: URL normalisation would make their audit paths unreachable.
+export const REQUEST_ID = /^(?!\.+$)[A-Za-z0-9._:-]{1,128}$/;
 
 export const Id = z.string().min(1).max(128).regex(/^[A-Za-z0-9._:-]+$/);
 export const Time = z.string().datetime({ offset: false });

@@ -1,6 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+
+/** Longest stretch of checkpoint work between two turns of the event loop. */
+const TURN_MS = 10;
+/** Parts are stored in rows of at most this many characters, each written in its own turn. */
+const ROW_CHARS = 4 * 1024 * 1024;
 
 /**
  * A read model's saved state: its snapshot and the ledger position it was taken at. Losing checkpoints loses
@@ -46,13 +52,23 @@ interface EncodedSnapshot {
   parts: Array<[key: string, json: string]>;
 }
 
-function encodeSnapshot(snapshot: unknown): EncodedSnapshot {
+/**
+ * JSON text of each part, giving the event loop a turn between parts: the text of a large model takes a while
+ * to produce and the STS shares this thread. The snapshot is a private copy (see ReadModel), so producing its
+ * text later, and in steps, changes nothing.
+ */
+async function encodeSnapshot(snapshot: unknown): Promise<EncodedSnapshot> {
   if (typeof snapshot === 'object' && snapshot !== null && !Array.isArray(snapshot)) {
     const parts: Array<[string, string]> = [];
+    let turnStarted = performance.now();
     for (const [key, value] of Object.entries(snapshot)) {
       // JSON.stringify drops undefined properties; so do we.
       if (value === undefined) continue;
       parts.push([key, JSON.stringify(value)]);
+      if (performance.now() - turnStarted >= TURN_MS) {
+        await yieldToEventLoop();
+        turnStarted = performance.now();
+      }
     }
     return { shape: 'object', parts };
   }
@@ -85,7 +101,8 @@ export class MemoryCheckpointStore implements CheckpointStore {
 
   async save(checkpoints: readonly Checkpoint[]): Promise<void> {
     // Encode everything first so that a failure leaves the previous checkpoints untouched (atomicity).
-    const encoded = checkpoints.map(({ snapshot, ...rest }) => ({ ...rest, encoded: encodeSnapshot(snapshot) }));
+    const encoded: Array<Omit<Checkpoint, 'snapshot'> & { encoded: EncodedSnapshot }> = [];
+    for (const { snapshot, ...rest } of checkpoints) encoded.push({ ...rest, encoded: await encodeSnapshot(snapshot) });
     for (const e of encoded) this.saved.set(e.name, e);
     this.saves++;
   }
@@ -101,48 +118,45 @@ const SCHEMA_VERSION = 1;
 
 /**
  * Checkpoints in their own SQLite file (e.g. `<dataDir>/projections.db`), WAL mode. `synchronous=NORMAL`: a power
- * cut may lose the newest checkpoint — never the ledger — and the file stays consistent. better-sqlite3 is
- * synchronous, so a save blocks the event loop while it writes; the runner rations snapshots for that reason.
+ * cut may lose the newest checkpoint — never the ledger — and the file stays consistent.
+ *
+ * better-sqlite3 is synchronous, and a checkpoint of a large model is tens of megabytes: written in one call it
+ * would stall the STS for as long. So a save is one transaction that spans several turns of the event loop,
+ * writing at most ROW_CHARS per turn; operations on the store are serialized so that nothing reads a half-written
+ * transaction on this connection. Other processes only ever see committed checkpoints.
  */
 export class SqliteCheckpointStore implements CheckpointStore {
   private readonly loadMeta: Database.Statement<[string]>;
   private readonly loadParts: Database.Statement<[string]>;
-  private readonly writeAll: (checkpoints: ReadonlyArray<{ meta: Omit<Checkpoint, 'snapshot'>; encoded: EncodedSnapshot }>) => void;
+  private readonly upsert: Database.Statement<[string, number, string, string | null, string | null, string, string]>;
+  private readonly deleteParts: Database.Statement<[string]>;
+  private readonly insertPart: Database.Statement<[string, number, string, string]>;
+  private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly rowChars: number,
+  ) {
     this.loadMeta = db.prepare(
       'SELECT version, position, anchor_stream, anchor_revision, shape, saved_at FROM checkpoints WHERE name = ?',
     );
     this.loadParts = db.prepare('SELECT key, json FROM checkpoint_parts WHERE name = ? ORDER BY seq');
-    const upsert = db.prepare(
+    this.upsert = db.prepare(
       `INSERT INTO checkpoints (name, version, position, anchor_stream, anchor_revision, shape, saved_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET version = excluded.version, position = excluded.position,
          anchor_stream = excluded.anchor_stream, anchor_revision = excluded.anchor_revision,
          shape = excluded.shape, saved_at = excluded.saved_at`,
     );
-    const deleteParts = db.prepare('DELETE FROM checkpoint_parts WHERE name = ?');
-    const insertPart = db.prepare('INSERT INTO checkpoint_parts (name, seq, key, json) VALUES (?, ?, ?, ?)');
-    this.writeAll = db.transaction((checkpoints: ReadonlyArray<{ meta: Omit<Checkpoint, 'snapshot'>; encoded: EncodedSnapshot }>) => {
-      for (const { meta, encoded } of checkpoints) {
-        upsert.run(
-          meta.name,
-          meta.version,
-          String(meta.position),
-          meta.anchor?.streamId ?? null,
-          meta.anchor ? String(meta.anchor.revision) : null,
-          encoded.shape,
-          meta.savedAt,
-        );
-        deleteParts.run(meta.name);
-        encoded.parts.forEach(([key, json], seq) => insertPart.run(meta.name, seq, key, json));
-      }
-    });
+    this.deleteParts = db.prepare('DELETE FROM checkpoint_parts WHERE name = ?');
+    this.insertPart = db.prepare('INSERT INTO checkpoint_parts (name, seq, key, json) VALUES (?, ?, ?, ?)');
   }
 
-  /** Open (creating if needed) the checkpoint file at `path`. */
-  static open(path: string): SqliteCheckpointStore {
+  /** Open (creating if needed) the checkpoint file at `path`. `rowChars` (for tests) bounds a stored row. */
+  static open(path: string, options: { rowChars?: number } = {}): SqliteCheckpointStore {
+    const rowChars = options.rowChars ?? ROW_CHARS;
+    if (!Number.isSafeInteger(rowChars) || rowChars < 2) throw new RangeError('rowChars must be an integer >= 2');
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
     try {
@@ -163,6 +177,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
             shape           TEXT NOT NULL CHECK (shape IN ('object', 'value')),
             saved_at        TEXT NOT NULL
           );
+          -- A part's JSON may span several rows (same key, consecutive seq), concatenated on load.
           CREATE TABLE checkpoint_parts (
             name TEXT NOT NULL,
             seq  INTEGER NOT NULL,
@@ -173,51 +188,122 @@ export class SqliteCheckpointStore implements CheckpointStore {
         `);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       }
-      return new SqliteCheckpointStore(db);
+      return new SqliteCheckpointStore(db, rowChars);
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
-  async load(name: string): Promise<Checkpoint | undefined> {
-    this.assertOpen();
-    const row = this.loadMeta.get(name) as
-      | { version: number; position: string; anchor_stream: string | null; anchor_revision: string | null; shape: 'object' | 'value'; saved_at: string }
-      | undefined;
-    if (!row) return undefined;
-    const parts = (this.loadParts.all(name) as Array<{ key: string; json: string }>).map((p): [string, string] => [p.key, p.json]);
-    return {
-      name,
-      version: row.version,
-      position: BigInt(row.position),
-      anchor:
-        row.anchor_stream === null || row.anchor_revision === null
-          ? null
-          : { streamId: row.anchor_stream, revision: BigInt(row.anchor_revision) },
-      snapshot: decodeSnapshot({ shape: row.shape, parts }),
-      savedAt: row.saved_at,
-    };
+  load(name: string): Promise<Checkpoint | undefined> {
+    return this.exclusive(async () => {
+      const row = this.loadMeta.get(name) as
+        | { version: number; position: string; anchor_stream: string | null; anchor_revision: string | null; shape: 'object' | 'value'; saved_at: string }
+        | undefined;
+      if (!row) return undefined;
+      const parts: Array<[string, string]> = [];
+      for (const p of this.loadParts.all(name) as Array<{ key: string; json: string }>) {
+        const last = parts[parts.length - 1];
+        if (last && last[0] === p.key) last[1] += p.json;
+        else parts.push([p.key, p.json]);
+      }
+      return {
+        name,
+        version: row.version,
+        position: BigInt(row.position),
+        anchor:
+          row.anchor_stream === null || row.anchor_revision === null
+            ? null
+            : { streamId: row.anchor_stream, revision: BigInt(row.anchor_revision) },
+        snapshot: decodeSnapshot({ shape: row.shape, parts }),
+        savedAt: row.saved_at,
+      };
+    });
   }
 
-  async save(checkpoints: readonly Checkpoint[]): Promise<void> {
-    this.assertOpen();
-    const encoded = checkpoints.map(({ snapshot, ...meta }) => ({ meta, encoded: encodeSnapshot(snapshot) }));
-    this.writeAll(encoded);
+  save(checkpoints: readonly Checkpoint[]): Promise<void> {
+    return this.exclusive(async () => {
+      // Encode everything before the transaction: a snapshot that cannot be encoded leaves the old checkpoints.
+      const encoded: Array<{ meta: Omit<Checkpoint, 'snapshot'>; encoded: EncodedSnapshot }> = [];
+      for (const { snapshot, ...meta } of checkpoints) encoded.push({ meta, encoded: await encodeSnapshot(snapshot) });
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        let written = 0;
+        for (const { meta, encoded: e } of encoded) {
+          this.upsert.run(
+            meta.name,
+            meta.version,
+            String(meta.position),
+            meta.anchor?.streamId ?? null,
+            meta.anchor ? String(meta.anchor.revision) : null,
+            e.shape,
+            meta.savedAt,
+          );
+          this.deleteParts.run(meta.name);
+          let seq = 0;
+          for (const [key, json] of e.parts) {
+            for (const row of rows(json, this.rowChars)) {
+              this.insertPart.run(meta.name, seq++, key, row);
+              written += row.length;
+              if (written >= this.rowChars) {
+                written = 0;
+                await yieldToEventLoop();
+              }
+            }
+          }
+        }
+        this.db.exec('COMMIT');
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
   }
 
-  async clear(): Promise<void> {
-    this.assertOpen();
-    this.db.exec('DELETE FROM checkpoint_parts; DELETE FROM checkpoints;');
+  clear(): Promise<void> {
+    return this.exclusive(async () => {
+      this.db.exec('DELETE FROM checkpoint_parts; DELETE FROM checkpoints;');
+    });
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    // Let a save in progress finish (or roll back) before the file closes.
+    await this.queue.catch(() => undefined);
     if (this.closed) return;
     this.closed = true;
     this.db.close();
   }
 
-  private assertOpen(): void {
-    if (this.closed) throw new Error('checkpoint store is closed');
+  /** Run operations one at a time: a save's transaction spans turns of the event loop on this one connection. */
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(
+      () => {
+        if (this.closed) throw new Error('checkpoint store is closed');
+        return operation();
+      },
+      () => {
+        if (this.closed) throw new Error('checkpoint store is closed');
+        return operation();
+      },
+    );
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Split a JSON text into rows of at most `size` characters, never between the two halves of a surrogate pair. */
+function* rows(json: string, size: number): Generator<string> {
+  if (json.length <= size) {
+    yield json;
+    return;
+  }
+  let from = 0;
+  while (from < json.length) {
+    let to = Math.min(json.length, from + size);
+    // A row ending on a high surrogate would be stored as U+FFFD: move the cut one character back.
+    if (to < json.length && (json.charCodeAt(to - 1) & 0xfc00) === 0xd800) to--;
+    yield json.slice(from, to);
+    from = to;
   }
 }

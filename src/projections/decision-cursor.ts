@@ -14,6 +14,7 @@ export class InvalidCursorError extends Error {
 
 const PREFIX = 'd1.';
 
+/** The cursor that continues a listing after the decision at `position`. */
 export function encodeDecisionCursor(position: bigint): string {
   return Buffer.from(`${PREFIX}${position}`, 'utf8').toString('base64url');
 }

@@ -2,6 +2,8 @@ import type { WritEvent } from '../domain/events.js';
 import { decodeDecisionCursor, encodeDecisionCursor } from './decision-cursor.js';
 import { assertSnapshotVersion, type EventPosition, type ReadModel } from './read-model.js';
 import { StringTable } from './string-table.js';
+import { KeyColumn, type KeyColumnSnapshot } from './key-column.js';
+import { PackedColumn, unpackColumn } from './packed-column.js';
 import { TypedColumn } from './typed-column.js';
 
 /** What the audit list shows of a decision. The full record (policies, diagnostics, digests) is its stream. */
@@ -56,47 +58,50 @@ export interface DecisionPage {
 }
 
 /**
- * JSON form, columnar: one array per field, strings as ids into `strings` (0 = null, i = strings[i - 1]),
- * positions and times delta-coded. Row-per-object JSON would be three times larger and a snapshot of a few
- * million decisions has to stay well under V8's string length limit once a column is serialized.
+ * JSON form, columnar: one entry per field so that the checkpoint store writes each as its own part. Numeric
+ * columns are PackedColumns (base64 of the typed array, see packed-column.ts); strings that repeat are ids into
+ * `strings` (0 = null, i = strings[i - 1]) and scope lists ids into `scope_lists` (0 = the empty list).
  */
 export interface DecisionsSnapshot {
   version: number;
+  rows: number;
   strings: string[];
   scope_lists: string[][];
-  request_id: string[];
-  /** position[i] - position[i - 1] (position[-1] = 0). */
-  position_delta: number[];
-  zone: number[];
-  /** floor(occurred ms)[i] - floor(occurred ms)[i - 1]. */
-  occurred_delta: number[];
+  request_id: KeyColumnSnapshot;
+  /** Empty (null) without a mandate. */
+  jti: KeyColumnSnapshot;
   /** [row, occurred_at] for times not in the 24-character toISOString form (kept verbatim). */
   occurred_raw: Array<[number, string]>;
-  /** 1 allow, 0 deny. */
-  decision: number[];
-  application: number[];
-  subject: number[];
-  session: number[];
-  resource_identifier: number[];
-  resource_id: number[];
-  requested: number[];
-  granted: number[];
-  /** 0 = null. */
-  policy_version: number[];
-  jti: Array<string | null>;
-  /** floor(exp ms) - floor(occurred ms), null without a mandate. */
-  exp_offset: Array<number | null>;
   exp_raw: Array<[number, string]>;
+  /** Float64: ledger positions. */
+  position: PackedColumn | string;
+  /** Float64: occurred_at in epoch milliseconds. */
+  occurred: PackedColumn | string;
+  /** Float64: mandate exp in epoch milliseconds, NaN without a mandate. */
+  exp: PackedColumn | string;
+  zone: PackedColumn | string;
+  /** 1 allow, 0 deny. */
+  decision: PackedColumn | string;
+  application: PackedColumn | string;
+  subject: PackedColumn | string;
+  session: PackedColumn | string;
+  resource_identifier: PackedColumn | string;
+  resource_id: PackedColumn | string;
+  requested: PackedColumn | string;
+  granted: PackedColumn | string;
+  /** 0 = null. */
+  policy_version: PackedColumn | string;
 }
 
-const VERSION = 1;
+const VERSION = 3;
 
 /**
  * The audit list of decisions, kept columnar: a ledger holds millions of decisions, so a row is a few typed-array
- * slots plus its request id and jti (interned ids for everything that repeats) rather than an object. Typed
- * arrays also cost the garbage collector nothing to mark, which keeps pauses off the STS hot path.
+ * slots (interned ids for everything that repeats) and the bytes of its request id and jti (key-column.ts), not an
+ * object. Typed arrays also cost the garbage collector nothing to mark, which keeps pauses off the STS hot path:
+ * a decision costs ~150 bytes and no JS object at all.
  *
- * Lookups by request id and jti are map accesses; the list scans the zone's rows from the cursor on, comparing
+ * Lookups by request id and jti are hash probes; the list scans the zone's rows from the cursor on, comparing
  * interned ids (a few nanoseconds a row).
  */
 export class DecisionsModel implements ReadModel<DecisionsSnapshot> {
@@ -119,13 +124,12 @@ export class DecisionsModel implements ReadModel<DecisionsSnapshot> {
   private readonly policyVersion = new TypedColumn(Uint32Array);
   /** NaN without a mandate. */
   private readonly exp = new TypedColumn(Float64Array);
-  private requestIds: string[] = [];
-  private jtis: Array<string | null> = [];
+  /** Request ids and jtis with their lookup index, outside the JS heap's object graph (see key-column.ts). */
+  private readonly requestIds = new KeyColumn();
+  private readonly jtis = new KeyColumn();
   /** Times that toISOString would not give back verbatim (other precisions); rare, so a sparse map. */
   private readonly occurredRaw = new Map<number, string>();
   private readonly expRaw = new Map<number, string>();
-  private readonly byRequestId = new Map<string, number>();
-  private readonly rowsByJti = new Map<string, number>();
   private readonly rowsByZone = new Map<number, TypedColumn<Uint32Array>>();
 
   apply(event: WritEvent, at: EventPosition): void {
@@ -134,8 +138,7 @@ export class DecisionsModel implements ReadModel<DecisionsSnapshot> {
     const position = Number(at.position);
     // Positions are stored as doubles: exact up to 2^53, far beyond any ledger (and checked, not assumed).
     if (!Number.isSafeInteger(position)) throw new RangeError(`decision position ${at.position} exceeds 2^53`);
-    const row = this.requestIds.length;
-    this.requestIds.push(d.request_id);
+    const row = this.requestIds.push(d.request_id);
     this.position.push(position);
     const zone = this.strings.intern(d.zone_id);
     this.zone.push(zone);
@@ -154,25 +157,23 @@ export class DecisionsModel implements ReadModel<DecisionsSnapshot> {
       this.jtis.push(d.mandate.jti);
       this.exp.push(timeMs(d.mandate.exp));
       if (!isCanonicalTime(d.mandate.exp)) this.expRaw.set(row, d.mandate.exp);
-      this.rowsByJti.set(d.mandate.jti, row);
     } else {
       this.jtis.push(null);
       this.exp.push(NaN);
     }
-    this.byRequestId.set(d.request_id, row);
     this.zoneRows(zone).push(row);
   }
 
   get(requestId: string): DecisionSummary | undefined {
-    const row = this.byRequestId.get(requestId);
+    const row = this.requestIds.find(requestId);
     return row === undefined ? undefined : this.summary(row);
   }
 
   byJti(jti: string): MandateRef | undefined {
-    const row = this.rowsByJti.get(jti);
+    const row = this.jtis.find(jti);
     if (row === undefined) return undefined;
     return {
-      request_id: this.requestIds[row]!,
+      request_id: this.requestIds.get(row)!,
       zone_id: this.strings.get(this.zone.get(row))!,
       session_id: this.strings.get(this.session.get(row)),
       application_id: this.strings.get(this.application.get(row))!,
@@ -183,7 +184,7 @@ export class DecisionsModel implements ReadModel<DecisionsSnapshot> {
 
   /** Number of decisions held (all zones). */
   get size(): number {
-    return this.requestIds.length;
+    return this.requestIds.size;
   }
 
   /**
@@ -251,115 +252,78 @@ export class DecisionsModel implements ReadModel<DecisionsSnapshot> {
     this.strings.reset();
     this.scopeLists.reset();
     for (const c of this.columns()) c.clear();
-    this.requestIds = [];
-    this.jtis = [];
+    this.requestIds.reset();
+    this.jtis.reset();
     this.occurredRaw.clear();
     this.expRaw.clear();
-    this.byRequestId.clear();
-    this.rowsByJti.clear();
     this.rowsByZone.clear();
   }
 
   snapshot(): DecisionsSnapshot {
-    const n = this.requestIds.length;
-    const pos = this.position.raw();
-    const occurred = this.occurred.raw();
-    const exp = this.exp.raw();
-    const positionDelta = new Array<number>(n);
-    const occurredDelta = new Array<number>(n);
-    const expOffset = new Array<number | null>(n);
-    let prevPos = 0;
-    let prevTime = 0;
-    for (let r = 0; r < n; r++) {
-      positionDelta[r] = pos[r]! - prevPos;
-      prevPos = pos[r]!;
-      const t = Math.floor(occurred[r]!);
-      occurredDelta[r] = t - prevTime;
-      prevTime = t;
-      const e = exp[r]!;
-      expOffset[r] = Number.isNaN(e) ? null : Math.floor(e) - t;
-    }
+    // Copies only (memcpy for the typed columns, pointer copies for the strings): the text is produced later,
+    // by the checkpoint store, while this model keeps folding.
+    const n = this.requestIds.size;
+    const pack = (c: TypedColumn<Float64Array | Uint32Array | Uint8Array>) => PackedColumn.of(c.raw(), n);
     return {
       version: VERSION,
+      rows: n,
       strings: this.strings.toJSON(),
       scope_lists: this.scopeLists.toJSON(),
-      request_id: this.requestIds.slice(),
-      position_delta: positionDelta,
-      zone: this.zone.toArray(),
-      occurred_delta: occurredDelta,
+      request_id: this.requestIds.snapshot(),
+      jti: this.jtis.snapshot(),
       occurred_raw: [...this.occurredRaw],
-      decision: this.decision.toArray(),
-      application: this.application.toArray(),
-      subject: this.subject.toArray(),
-      session: this.session.toArray(),
-      resource_identifier: this.resourceIdentifier.toArray(),
-      resource_id: this.resourceId.toArray(),
-      requested: this.requested.toArray(),
-      granted: this.granted.toArray(),
-      policy_version: this.policyVersion.toArray(),
-      jti: this.jtis.slice(),
-      exp_offset: expOffset,
       exp_raw: [...this.expRaw],
+      position: pack(this.position),
+      occurred: pack(this.occurred),
+      exp: pack(this.exp),
+      zone: pack(this.zone),
+      decision: pack(this.decision),
+      application: pack(this.application),
+      subject: pack(this.subject),
+      session: pack(this.session),
+      resource_identifier: pack(this.resourceIdentifier),
+      resource_id: pack(this.resourceId),
+      requested: pack(this.requested),
+      granted: pack(this.granted),
+      policy_version: pack(this.policyVersion),
     };
   }
 
   restore(s: DecisionsSnapshot): void {
     assertSnapshotVersion(this.name, VERSION, s);
     this.reset();
-    const n = s.request_id.length;
-    const columns = [
-      s.position_delta, s.zone, s.occurred_delta, s.decision, s.application, s.subject, s.session,
-      s.resource_identifier, s.resource_id, s.requested, s.granted, s.policy_version, s.jti, s.exp_offset,
-    ];
-    if (columns.some((c) => !Array.isArray(c) || c.length !== n)) throw new TypeError('decisions snapshot: columns of unequal length');
+    const n = s.rows;
+    if (!Number.isSafeInteger(n) || n < 0) throw new TypeError('decisions snapshot: bad row count');
+    // unpackColumn checks each column's length against the row count.
+    this.position.load(unpackColumn(s.position, n));
+    this.occurred.load(unpackColumn(s.occurred, n));
+    this.exp.load(unpackColumn(s.exp, n));
+    this.zone.load(unpackColumn(s.zone, n));
+    this.decision.load(unpackColumn(s.decision, n));
+    this.application.load(unpackColumn(s.application, n));
+    this.subject.load(unpackColumn(s.subject, n));
+    this.session.load(unpackColumn(s.session, n));
+    this.resourceIdentifier.load(unpackColumn(s.resource_identifier, n));
+    this.resourceId.load(unpackColumn(s.resource_id, n));
+    this.requested.load(unpackColumn(s.requested, n));
+    this.granted.load(unpackColumn(s.granted, n));
+    this.policyVersion.load(unpackColumn(s.policy_version, n));
     this.strings.load(s.strings);
     this.scopeLists.load(s.scope_lists);
-    this.requestIds = s.request_id.slice();
-    this.jtis = s.jti.slice();
+    this.requestIds.restore(s.request_id, n);
+    this.jtis.restore(s.jti, n);
     for (const [row, text] of s.occurred_raw) this.occurredRaw.set(row, text);
     for (const [row, text] of s.exp_raw) this.expRaw.set(row, text);
-    const position = new Float64Array(n);
-    const occurred = new Float64Array(n);
-    const exp = new Float64Array(n);
-    let p = 0;
-    let t = 0;
     for (let r = 0; r < n; r++) {
-      p += s.position_delta[r]!;
-      position[r] = p;
-      t += s.occurred_delta[r]!;
-      // Raw times carry sub-millisecond digits that the delta dropped.
-      const raw = this.occurredRaw.get(r);
-      occurred[r] = raw === undefined ? t : timeMs(raw);
-      const offset = s.exp_offset[r];
-      const rawExp = this.expRaw.get(r);
-      exp[r] = offset === null || offset === undefined ? NaN : rawExp === undefined ? t + offset : timeMs(rawExp);
-    }
-    this.position.load(position);
-    this.occurred.load(occurred);
-    this.exp.load(exp);
-    this.zone.load(s.zone);
-    this.decision.load(s.decision);
-    this.application.load(s.application);
-    this.subject.load(s.subject);
-    this.session.load(s.session);
-    this.resourceIdentifier.load(s.resource_identifier);
-    this.resourceId.load(s.resource_id);
-    this.requested.load(s.requested);
-    this.granted.load(s.granted);
-    this.policyVersion.load(s.policy_version);
-    for (let r = 0; r < n; r++) {
-      this.byRequestId.set(this.requestIds[r]!, r);
-      const jti = this.jtis[r];
-      if (jti !== null && jti !== undefined) this.rowsByJti.set(jti, r);
       this.zoneRows(this.zone.get(r)).push(r);
     }
   }
 
   private summary(row: number): DecisionSummary {
-    const jti = this.jtis[row];
+    const jti = this.jtis.get(row);
     const policyVersion = this.policyVersion.get(row);
     return {
-      request_id: this.requestIds[row]!,
+      request_id: this.requestIds.get(row)!,
       zone_id: this.strings.get(this.zone.get(row))!,
       occurred_at: this.occurredRaw.get(row) ?? new Date(this.occurred.get(row)).toISOString(),
       decision: this.decision.get(row) === 1 ? 'allow' : 'deny',

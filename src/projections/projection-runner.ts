@@ -12,6 +12,7 @@ export interface ProjectionLogger {
   error(obj: object, msg: string): void;
 }
 
+/** What a runner folds, from where, and how often it checkpoints. */
 export interface ProjectionRunnerOptions {
   store: EventStore;
   models: readonly ReadModel[];
@@ -118,7 +119,11 @@ export class ProjectionRunner {
 
   private subscription: Subscription | undefined;
   private loop: Promise<void> | undefined;
-  private stopRequested = false;
+  /**
+   * Bumped by every start, stop and rebuild: a loop (follow or rebuild) runs only while the token it was started
+   * with is current, so a stop() that lands in the middle of another operation's await cannot be lost.
+   */
+  private runToken = 0;
   private wakeRetry: (() => void) | undefined;
   /** Head when the subscription started: reaching it means caught up. */
   private catchUpTarget = -1n;
@@ -128,6 +133,7 @@ export class ProjectionRunner {
   private lastSnapshotCostMs = 0;
   private savedPositions: bigint[];
   private saving: Promise<void> = Promise.resolve();
+  private saveInFlight = false;
   private lastYield = 0;
 
   constructor(options: ProjectionRunnerOptions) {
@@ -184,14 +190,19 @@ export class ProjectionRunner {
   async start(): Promise<void> {
     if (this.state !== 'stopped' && this.state !== 'failed') throw new Error(`projection runner is already ${this.state}`);
     // After a failure the models may hold part of an event: start over from the checkpoints.
-    await this.halt();
+    const token = this.invalidate();
+    await this.drain();
     this.state = 'starting';
     this.failure = undefined;
     this.lastError = undefined;
-    this.stopRequested = false;
     try {
       const head = await this.store.headPosition();
       await this.restoreModels(head);
+      if (token !== this.runToken) {
+        // stop() was called while restoring.
+        this.state = 'stopped';
+        return;
+      }
       this.catchUpTarget = head;
       this.state = this.applied >= head ? 'live' : 'catching_up';
       this.logger.info(
@@ -199,7 +210,7 @@ export class ProjectionRunner {
         'projections starting',
       );
       this.resolveWaiters();
-      this.loop = this.follow();
+      this.loop = this.follow(token);
     } catch (err) {
       this.state = 'failed';
       this.failure = err instanceof Error ? err : new Error(String(err));
@@ -239,7 +250,8 @@ export class ProjectionRunner {
 
   /** Stop following the ledger, then save a final checkpoint. */
   async stop(): Promise<void> {
-    await this.halt();
+    this.invalidate();
+    await this.drain();
     if (this.state !== 'failed') {
       await this.saveCheckpoints();
       this.state = 'stopped';
@@ -255,10 +267,11 @@ export class ProjectionRunner {
    */
   async rebuild(options: { onProgress?: (done: number, total: number) => void } = {}): Promise<{ events: number; position: bigint }> {
     const resume = this.loop !== undefined;
-    await this.halt();
+    const token = this.invalidate();
+    await this.drain();
+    if (token !== this.runToken) throw new Error('rebuild interrupted by stop()');
     this.failure = undefined;
     this.lastError = undefined;
-    this.stopRequested = false;
     for (const m of this.models) m.reset();
     this.applied = -1n;
     this.modelPositions = this.models.map(() => -1n);
@@ -271,9 +284,15 @@ export class ProjectionRunner {
     let done = 0;
     let lastReport = performance.now();
     onProgress?.(0, total);
+    let interrupted = false;
     try {
       if (head >= 0n) {
         for await (const event of this.store.readAll({ maxPosition: head })) {
+          // stop() during a rebuild: leave the models as folded so far (consistent at `position`), save nothing.
+          if (token !== this.runToken) {
+            interrupted = true;
+            break;
+          }
           this.fold(event);
           done++;
           if ((done & 1023) === 0) {
@@ -293,13 +312,14 @@ export class ProjectionRunner {
       this.markFailed(err);
       throw this.failure;
     }
+    if (interrupted) throw new Error(`rebuild interrupted by stop() at position ${this.applied}`);
     onProgress?.(done, done);
     await this.saveCheckpoints();
     this.logger.info({ events: done, position: String(this.applied) }, 'projections rebuilt');
-    if (resume) {
+    if (resume && token === this.runToken) {
       this.catchUpTarget = this.applied;
       this.state = 'live';
-      this.loop = this.follow();
+      this.loop = this.follow(token);
     } else {
       this.state = 'stopped';
     }
@@ -365,14 +385,14 @@ export class ProjectionRunner {
   }
 
   /** Follow the ledger until stopped or failed, resubscribing after store errors. */
-  private async follow(): Promise<void> {
+  private async follow(token: number): Promise<void> {
     let retryMs = RETRY_MIN_MS;
-    while (!this.stopRequested) {
+    while (token === this.runToken) {
       const sub = this.store.subscribeToAll(this.applied >= 0n ? { fromPosition: this.applied } : {});
       this.subscription = sub;
       try {
         for await (const event of sub) {
-          if (this.stopRequested) break;
+          if (token !== this.runToken) break;
           this.fold(event);
           retryMs = RETRY_MIN_MS;
           if (this.lastError !== undefined && this.state !== 'failed') this.lastError = undefined;
@@ -382,14 +402,14 @@ export class ProjectionRunner {
           }
           await this.afterEvent();
         }
-        if (!this.stopRequested) throw new Error('the ledger subscription ended');
+        if (token === this.runToken) throw new Error('the ledger subscription ended');
       } catch (err) {
         if (err instanceof ProjectionError || this.state === 'failed') {
           this.markFailed(err);
           await closeQuietly(sub);
           return;
         }
-        if (this.stopRequested) break;
+        if (token !== this.runToken) break;
         this.lastError = `ledger subscription failed, retrying: ${errorMessage(err)}`;
         this.logger.warn({ err: errorMessage(err), retry_ms: retryMs, position: String(this.applied) }, 'ledger subscription failed; resubscribing');
         await closeQuietly(sub);
@@ -458,7 +478,8 @@ export class ProjectionRunner {
 
   /** Between two events: maybe snapshot, maybe let the event loop breathe. */
   private async afterEvent(): Promise<void> {
-    if (this.checkpoints && this.snapshotDue()) await this.saveCheckpoints();
+    // The snapshot is taken here, between two events; writing it goes on in the background while folding continues.
+    if (this.checkpoints && !this.saveInFlight && this.snapshotDue()) void this.saveCheckpoints();
     // A burst of events can be delivered without ever waiting on I/O; give timers and requests a turn now and then.
     if ((this.eventsSinceSnapshot & 255) === 0) {
       const now = performance.now();
@@ -472,15 +493,19 @@ export class ProjectionRunner {
   private snapshotDue(): boolean {
     const n = this.eventsSinceSnapshot;
     if (n === 0) return false;
-    // This runs after every event: look at the clock only every 256 events (and when the count is reached).
-    if (n !== this.snapshotEvery && (n & 255) !== 0) return false;
+    const countDue = n >= this.snapshotEvery;
+    // This runs after every event: for the interval alone, look at the clock only every 256 events.
+    if (!countDue && (n & 255) !== 0) return false;
     const sinceLast = performance.now() - this.lastSnapshotAt;
-    const due = n >= this.snapshotEvery || (this.snapshotIntervalMs > 0 && sinceLast >= this.snapshotIntervalMs);
+    const due = countDue || (this.snapshotIntervalMs > 0 && sinceLast >= this.snapshotIntervalMs);
     // Ration: a snapshot that took C ms is not repeated within C / budget ms.
     return due && sinceLast * this.snapshotBudget >= this.lastSnapshotCostMs;
   }
 
-  /** Snapshot every model (synchronously, so between two events) and save them in one transaction. */
+  /**
+   * Snapshot every model (synchronously, so between two events: consistent) and save them in one transaction.
+   * The snapshots are private copies, so the save may take several turns while events keep being applied.
+   */
   private saveCheckpoints(): Promise<void> {
     const store = this.checkpoints;
     if (!store) return Promise.resolve();
@@ -507,6 +532,7 @@ export class ProjectionRunner {
       return Promise.resolve();
     }
     this.eventsSinceSnapshot = 0;
+    this.saveInFlight = true;
     const save = this.saving.then(async () => {
       try {
         await store.save(checkpoints);
@@ -515,23 +541,31 @@ export class ProjectionRunner {
         // Not fatal: the previous checkpoints stay valid, the models stay current; a later snapshot retries.
         this.logger.error({ err: errorMessage(err) }, 'saving checkpoints failed');
       } finally {
+        // Wall time of snapshot + save: an overestimate of what it took from the STS, which errs on the safe side.
         const now = performance.now();
         this.lastSnapshotAt = now;
         this.lastSnapshotCostMs = now - started;
+        this.saveInFlight = false;
       }
     });
     this.saving = save;
     return save;
   }
 
-  /** Stop the follow loop (no checkpoint). */
-  private async halt(): Promise<void> {
-    this.stopRequested = true;
+  /** Tell every running loop to stop (synchronously) and return the new token. */
+  private invalidate(): number {
+    this.runToken++;
     const sub = this.subscription;
-    if (sub) await closeQuietly(sub);
+    if (sub) void closeQuietly(sub);
     this.wakeRetry?.();
-    if (this.loop) await this.loop;
-    this.loop = undefined;
+    return this.runToken;
+  }
+
+  /** Wait for the follow loop to end and any checkpoint write to finish (no new checkpoint). */
+  private async drain(): Promise<void> {
+    const loop = this.loop;
+    if (loop) await loop;
+    if (this.loop === loop) this.loop = undefined;
     await this.saving;
   }
 

@@ -1,5 +1,7 @@
 type TypedArray = Float64Array | Uint32Array | Uint8Array;
 type TypedArrayConstructor<T extends TypedArray> = { new (length: number): T };
+/** What every member of the union shares; TypeScript cannot call `set` on the union itself. */
+type Settable = { set(array: ArrayLike<number>, offset?: number): void };
 
 /**
  * A growable typed array: one column of a columnar read model. Rows in typed arrays cost a few bytes each and
@@ -52,7 +54,7 @@ export class TypedColumn<T extends TypedArray> {
   /** Replace the contents (snapshot restore). */
   load(values: ArrayLike<number>): void {
     this.data = new this.ctor(Math.max(1024, values.length));
-    for (let i = 0; i < values.length; i++) this.data[i] = values[i]!;
+    (this.data as Settable).set(values);
     this.length = values.length;
   }
 
@@ -60,7 +62,7 @@ export class TypedColumn<T extends TypedArray> {
     let capacity = Math.max(1024, this.data.length * 2);
     while (capacity < min) capacity *= 2;
     const next = new this.ctor(capacity);
-    next.set(this.data as never);
+    (next as Settable).set(this.data);
     this.data = next;
   }
 }

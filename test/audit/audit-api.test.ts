@@ -183,6 +183,28 @@ describe('audit API', () => {
     expect((await get(`/v1/zones/${z.zoneId}/state?as_of=soon`)).statusCode).toBe(400);
   });
 
+  it('documents every audit route in the OpenAPI document', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const paths = Object.keys(res.json().paths as Record<string, unknown>);
+    for (const p of [
+      '/v1/zones/{zone_id}/audit/decisions',
+      '/v1/zones/{zone_id}/audit/decisions/{request_id}',
+      '/v1/zones/{zone_id}/audit/decisions/{request_id}/explain',
+      '/v1/zones/{zone_id}/audit/replay',
+      '/v1/zones/{zone_id}/audit/export',
+      '/v1/zones/{zone_id}/state',
+    ]) {
+      expect(paths).toContain(p);
+    }
+  });
+
+  it('caps CSV rows with an explicit limit', async () => {
+    const csv = await get(`/v1/zones/${z.zoneId}/audit/decisions?format=csv&limit=1`);
+    expect(parseCsv(csv.body)).toHaveLength(2);
+    expect((await get(`/v1/zones/${z.zoneId}/audit/decisions?format=csv&cursor=garbage`)).statusCode).toBe(400);
+  });
+
   it('simulate by request ID gets the rebuilt input', async () => {
     const res = await t.app.inject({
       method: 'POST',

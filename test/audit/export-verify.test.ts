@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { exportChunks, type ExportFormat } from '../../src/audit/export.js';
 import { verifyExport, verifyExportFile } from '../../src/audit/verify.js';
-import { canonicalRecord, decisionRecord, GENESIS_HASH, recordHash, referenceRecordHash, type DecisionSource } from '../../src/audit/export-record.js';
+import { canonicalDecision, canonicalRecord, csvDecision, csvRecord, ndjsonDecision, ndjsonRecord, decisionRecord, GENESIS_HASH, recordHash, referenceRecordHash, type DecisionSource } from '../../src/audit/export-record.js';
 import { csvRow, parseCsv } from '../../src/audit/csv.js';
 import { canonicalJson } from '../../src/crypto/canonical-json.js';
 
@@ -189,6 +189,14 @@ describe('export records', () => {
     expect(csv).toEqual(nd);
   });
 
+  it('the export hot path encodes exactly as the generic record encoders', () => {
+    for (const [i, src] of decisions(20).entries()) {
+      const rec = decisionRecord(src, i + 1, GENESIS_HASH);
+      expect(csvDecision(src, i + 1, GENESIS_HASH)).toEqual(csvRecord(rec));
+      expect(ndjsonDecision(src, i + 1, GENESIS_HASH)).toEqual(ndjsonRecord(rec));
+    }
+  });
+
   it('an empty export is just a verifiable trailer', async () => {
     for (const format of ['ndjson', 'csv'] as const) {
       const r = await verifyExport([await exportText([], format)]);
@@ -215,6 +223,7 @@ describe('export records', () => {
           };
           const rec = decisionRecord(src, 1, GENESIS_HASH);
           expect(canonicalRecord(rec)).toBe(canonicalJson(rec));
+          expect(canonicalDecision(src, 1, GENESIS_HASH)).toBe(canonicalJson(rec));
           expect(recordHash(rec)).toBe(referenceRecordHash(rec as unknown as Record<string, unknown>));
         },
       ),

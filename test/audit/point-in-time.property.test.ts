@@ -273,7 +273,6 @@ describe('point-in-time audit over random histories', () => {
       }),
       { numRuns: 15, endOnFailure: true },
     );
-    console.log(JSON.stringify(seen));
     for (const [what, n] of Object.entries(seen)) expect(n, `histories never exercised ${what}`).toBeGreaterThan(0);
   }, 240_000);
 });

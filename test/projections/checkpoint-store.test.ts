@@ -71,6 +71,24 @@ describe('SqliteCheckpointStore', () => {
     await expect(b.load('decisions')).rejects.toThrow(/closed/);
   });
 
+  it('splits large parts into rows without cutting a surrogate pair', async () => {
+    const store = SqliteCheckpointStore.open(join(dir, 'projections.db'), { rowChars: 7 });
+    const text = 'a\u{1F600}b\u{1F600}\u{1F600}cdefgh\u{1F600}'.repeat(50) + '\uD83D lone';
+    const snapshot = { version: 1, text, list: Array.from({ length: 100 }, (_, i) => `x${i}\u{1F600}`) };
+    await store.save([checkpoint('big', 5n, snapshot)]);
+    expect((await store.load('big'))?.snapshot).toEqual(snapshot);
+    await store.close();
+  });
+
+  it('serializes saves and loads on its one connection', async () => {
+    const store = SqliteCheckpointStore.open(join(dir, 'projections.db'), { rowChars: 16 });
+    const big = (v: number) => checkpoint('m', BigInt(v), { version: 1, data: Array.from({ length: 2000 }, (_, i) => i * v) });
+    const results = await Promise.all([store.save([big(1)]), store.load('m'), store.save([big(2)]), store.load('m')]);
+    expect((results[1] as Checkpoint).position).toBe(1n);
+    expect((results[3] as Checkpoint).position).toBe(2n);
+    await store.close();
+  });
+
   it('empties a file written by another checkpoint layout instead of misreading it', async () => {
     const path = join(dir, 'projections.db');
     const db = new Database(path);

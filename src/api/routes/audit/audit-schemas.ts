@@ -148,7 +148,7 @@ export const ReplayResultSchema = z.object({
     z.object({
       request_id: z.string(),
       occurred_at: z.string(),
-      kind: z.enum(['flipped_to_allow', 'flipped_to_deny', 'scopes_changed', 'input_digest_mismatch', 'input_not_reconstructible']),
+      kind: z.enum(['flipped_to_allow', 'flipped_to_deny', 'scopes_changed', 'input_digest_mismatch', 'input_not_reconstructible', 'policy_unavailable']),
       recorded: z.object({ decision: z.enum(['allow', 'deny']), granted_scopes: z.array(z.string()), policy_set_version: z.number().int().nullable() }),
       replayed: Outcome.nullable(),
       input_digest_matches: z.boolean(),
