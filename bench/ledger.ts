@@ -47,6 +47,8 @@ export async function benchLedger(opts: BenchLedgerOptions = {}): Promise<Record
   try {
     const sequential = await appendSequentially(join(dir, 'sequential.db'), sequentialAppends);
     const grouped = await appendConcurrently(join(dir, 'grouped.db'), perAppender, {});
+    // Same load, group commit on the event loop instead of the writer thread.
+    const inline = await appendConcurrently(join(dir, 'inline.db'), perAppender, { writer: 'inline' });
     // Baseline: the same load with one transaction (one fsync) per append.
     const ungrouped = await appendConcurrently(join(dir, 'ungrouped.db'), Math.max(1, Math.floor(perAppender / 4)), {
       maxBatchAppends: 1,
@@ -60,6 +62,8 @@ export async function benchLedger(opts: BenchLedgerOptions = {}): Promise<Record
       sqlite_append_32_appenders_p50_ms: round(grouped.p50Ms, 3),
       sqlite_append_32_appenders_p99_ms: round(grouped.p99Ms, 3),
       sqlite_append_32_appenders_avg_group: round(grouped.appendsPerTransaction, 1),
+      writer_thread_vs_inline_ratio: round(grouped.appendsPerSecond / inline.appendsPerSecond, 2),
+      sqlite_append_32_appenders_inline_writer_per_s: Math.round(inline.appendsPerSecond),
       sqlite_append_32_appenders_ungrouped_per_s: Math.round(ungrouped.appendsPerSecond),
       sqlite_read_all_events: read.events,
       sqlite_read_all_events_per_s: Math.round(read.eventsPerSecond),

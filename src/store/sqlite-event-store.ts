@@ -12,6 +12,7 @@
  * only ever need "position > checkpoint".
  */
 import Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
 import type {
   AppendResult,
   EventStore,
@@ -35,6 +36,12 @@ export interface SqliteEventStoreOptions {
   maxBatchAppends?: number;
   /** Rows fetched per query by readers and subscriptions, which bounds their memory. */
   pageSize?: number;
+  /**
+   * Where group commits run. `thread` (default): a writer thread, so the fsync never blocks the event loop
+   * and the next group is queued while the current one commits. `inline`: on the calling thread (simpler;
+   * kept for tools and as the baseline the benchmark compares against).
+   */
+  writer?: 'thread' | 'inline';
 }
 
 /** Counters of the write path, for tests and metrics. */
@@ -65,6 +72,12 @@ interface PendingAppend {
 }
 
 type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
+
+/** Replies of the writer thread (see sqlite-writer-worker.js). */
+type WorkerReply =
+  | { id: number; closed: true }
+  | { id: number; error: { message: string; code?: string } }
+  | { id: number; outcomes: Array<{ ok: true; nextRevision: bigint; position: bigint } | { ok: false; conflict: true; actual: bigint | null }> };
 
 interface Waiter {
   /** `PRAGMA data_version` sampled before the waiter last looked for events. */
@@ -113,6 +126,12 @@ export class SqliteEventStore implements EventStore {
   private readonly subscriptions = new Set<SqliteSubscription>();
   private readonly waiters = new Set<Waiter>();
   private pollTimer: NodeJS.Timeout | undefined;
+  private readonly worker: Worker | undefined;
+  private inFlight: { id: number; batch: PendingAppend[] } | undefined;
+  private nextMessageId = 0;
+  private workerFailure: Error | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private workerClosed: (() => void) | undefined;
 
   /** Open (creating if needed) the ledger file at `path`. Throws StoreUnavailableError if it cannot. */
   static open(path: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
@@ -179,6 +198,20 @@ export class SqliteEventStore implements EventStore {
       }
     });
     this.writeBatchTx = db.transaction((batch: PendingAppend[]) => this.writeBatch(batch)).immediate;
+
+    // WRIT_SQLITE_WRITER lets operators (and the benchmark's baseline) choose without code changes.
+    const writer = options.writer ?? (process.env.WRIT_SQLITE_WRITER === 'inline' ? 'inline' : 'thread');
+    if (writer === 'thread') {
+      // The schema exists (created above), so the writer only opens the file.
+      this.worker = new Worker(new URL('./sqlite-writer-worker.js', import.meta.url), { workerData: { path, busyTimeoutMs } });
+      this.worker.unref();
+      this.worker.on('message', (msg: WorkerReply) => this.onWorkerReply(msg));
+      this.worker.on('error', (error) => this.onWorkerFailure(error));
+      this.worker.on('exit', (code) => {
+        if (!this.closed) this.onWorkerFailure(new Error(`ledger writer thread exited with code ${code}`));
+        this.workerClosed?.();
+      });
+    }
   }
 
   appendToStream(
@@ -265,6 +298,20 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     for (const subscription of [...this.subscriptions]) await subscription.close();
+    if (this.worker) {
+      // Commit what was acknowledged-to-be-written (queued) before closing the writer.
+      if (this.queue.length > 0 || this.inFlight) {
+        if (!this.inFlight) this.sendNextGroup();
+        await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      }
+      if (!this.workerFailure) {
+        const exited = new Promise<void>((resolve) => (this.workerClosed = resolve));
+        this.worker.ref();
+        this.worker.postMessage({ id: ++this.nextMessageId, kind: 'close' });
+        await exited;
+      }
+      await this.worker.terminate();
+    }
     while (this.queue.length > 0) this.writeNextGroup();
     this.stopPolling();
     this.db.close();
@@ -278,12 +325,85 @@ export class SqliteEventStore implements EventStore {
   private flush(): void {
     this.flushScheduled = false;
     if (this.queue.length === 0) return;
+    if (this.worker) {
+      this.sendNextGroup();
+      return;
+    }
     this.writeNextGroup();
     if (this.queue.length > 0 && !this.flushScheduled) {
       // The cap was hit: write the rest on the next turn so that I/O is not starved meanwhile.
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /** Hands the next group to the writer thread (at most one group in flight: the rest queue up meanwhile). */
+  private sendNextGroup(): void {
+    if (this.inFlight || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.maxBatchAppends);
+    if (this.workerFailure) {
+      for (const append of batch) append.reject(new StoreUnavailableError(`ledger writer unavailable: ${this.workerFailure.message}`));
+      this.sendNextGroup();
+      return;
+    }
+    const id = ++this.nextMessageId;
+    this.inFlight = { id, batch };
+    // Keep the process alive while a group commits; idle, the writer must not hold it open.
+    this.worker!.ref();
+    this.worker!.postMessage({
+      id,
+      kind: 'write',
+      batch: batch.map((a) => ({ stream: a.stream, expected: a.expected, events: a.events })),
+    });
+  }
+
+  private onWorkerReply(msg: WorkerReply): void {
+    if ('closed' in msg) {
+      this.workerClosed?.();
+      return;
+    }
+    const flight = this.inFlight;
+    if (!flight || flight.id !== msg.id) return;
+    this.inFlight = undefined;
+    if ('error' in msg) {
+      const error = new StoreUnavailableError(`group commit failed${msg.error.code ? ` (${msg.error.code})` : ''}: ${msg.error.message}`);
+      for (const append of flight.batch) append.reject(error);
+    } else {
+      this.counters.transactions++;
+      let written = false;
+      flight.batch.forEach((append, i) => {
+        const outcome = msg.outcomes[i]!;
+        if (outcome.ok) {
+          this.counters.appends++;
+          this.counters.events += append.events.length;
+          written ||= append.events.length > 0;
+          append.resolve({ nextRevision: outcome.nextRevision, position: outcome.position });
+        } else {
+          append.reject(new ConcurrencyError(append.stream, describeExpected(append.expected), outcome.actual ?? undefined));
+        }
+      });
+      if (written) this.wakeAll();
+    }
+    // Appends that arrived while this group committed form the next group right away.
+    if (this.queue.length > 0) this.sendNextGroup();
+    else this.settleIdle();
+  }
+
+  private onWorkerFailure(error: Error): void {
+    this.workerFailure = error;
+    const flight = this.inFlight;
+    this.inFlight = undefined;
+    const storeError = new StoreUnavailableError(`ledger writer failed: ${error.message}`, { cause: error });
+    for (const append of flight?.batch ?? []) append.reject(storeError);
+    for (const append of this.queue.splice(0)) append.reject(storeError);
+    this.settleIdle();
+  }
+
+  private settleIdle(): void {
+    this.worker?.unref();
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Writes up to maxBatchAppends queued appends in one transaction and settles their promises. */

@@ -1,4 +1,5 @@
-import { compactVerify, decodeJwt, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { sign as cryptoSign } from 'node:crypto';
+import { compactVerify, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import { MAX_MANDATE_TTL_SECONDS, SIGNING_ALG, type SigningKeys } from './signing-keys.js';
 
 /**
@@ -32,10 +33,19 @@ export async function signMandate(keys: SigningKeys, claims: MandateClaims): Pro
   if (claims.exp - claims.iat > MAX_MANDATE_TTL_SECONDS || claims.exp <= claims.iat) {
     throw new Error(`mandate lifetime ${claims.exp - claims.iat}s is outside (0, ${MAX_MANDATE_TTL_SECONDS}]`);
   }
-  const { kid, privateKey } = keys.signingKey();
-  return new SignJWT({ ...claims } as unknown as JWTPayload)
-    .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: MANDATE_TYP })
-    .sign(privateKey);
+  const { kid, keyObject } = keys.signingKey();
+  // JWS compact serialization (RFC 7515 §7.1) signed with node:crypto: ES256 wants the raw r||s form
+  // (RFC 7518 §3.4), which is what `dsaEncoding: 'ieee-p1363'` gives. Verification stays with jose.
+  const signingInput = `${base64url(JSON.stringify({ alg: SIGNING_ALG, kid, typ: MANDATE_TYP }))}.${base64url(JSON.stringify(claims))}`;
+  // The callback form runs the signature on libuv's thread pool, off the event loop that serves exchanges.
+  const signature = await new Promise<Buffer>((resolve, reject) =>
+    cryptoSign('sha256', Buffer.from(signingInput), { key: keyObject, dsaEncoding: 'ieee-p1363' }, (err, sig) => (err ? reject(err) : resolve(sig))),
+  );
+  return `${signingInput}.${signature.toString('base64url')}`;
+}
+
+function base64url(s: string): string {
+  return Buffer.from(s).toString('base64url');
 }
 
 /** Why a presented mandate is not one of ours or no longer valid. */

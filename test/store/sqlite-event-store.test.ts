@@ -36,6 +36,8 @@ function sqliteFactory(options: SqliteEventStoreOptions = {}) {
 eventStoreContract('SqliteEventStore', sqliteFactory());
 // Tiny pages put page boundaries everywhere: readers and subscriptions must neither skip nor repeat across them.
 eventStoreContract('SqliteEventStore with 3-row pages', sqliteFactory({ pageSize: 3 }));
+// The inline writer (group commit on the calling thread) must keep the same contract as the writer thread.
+eventStoreContract('SqliteEventStore with the inline writer', sqliteFactory({ writer: 'inline' }));
 
 describe('SqliteEventStore', () => {
   const disposers: Array<() => Promise<void> | void> = [];
