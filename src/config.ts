@@ -6,6 +6,8 @@ export interface WritConfig {
   port: number;
   host: string;
   dataDir: string;
+  /** Mandate signing keys; instances that share a ledger must share this folder (default `<dataDir>/keys`). */
+  keysDir: string;
   /** Unset: embedded SQLite in dataDir. `esdb://…` for EventStoreDB, `memory:` for throwaway runs. */
   eventstore: string | undefined;
   redisUrl: string | undefined;
@@ -22,6 +24,7 @@ const Env = z.object({
   WRIT_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   WRIT_HOST: z.string().default('127.0.0.1'),
   WRIT_DATA_DIR: z.string().default('./data'),
+  WRIT_KEYS_DIR: z.string().optional(),
   WRIT_EVENTSTORE: z.string().optional(),
   WRIT_REDIS_URL: z.string().optional(),
   WRIT_ISSUER: z.string().optional(),
@@ -43,6 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WritConfig {
     port: e.WRIT_PORT,
     host: e.WRIT_HOST,
     dataDir: resolve(e.WRIT_DATA_DIR),
+    keysDir: resolve(e.WRIT_KEYS_DIR ?? `${e.WRIT_DATA_DIR}/keys`),
     eventstore: e.WRIT_EVENTSTORE || undefined,
     redisUrl: e.WRIT_REDIS_URL || undefined,
     issuer: (e.WRIT_ISSUER ?? `http://localhost:${e.WRIT_PORT}`).replace(/\/$/, ''),

@@ -59,7 +59,7 @@ export async function createWrit(config: WritConfig, options: CreateWritOptions 
   });
   const revocations = createRevocationBus(redis);
   const rateLimiter = createRateLimiter(redis, { perSecond: config.rateLimitPerSecond });
-  const keys = await SigningKeys.open(join(config.dataDir, 'keys'), { inMemory, mandateTtlSeconds: config.mandateTtlSeconds });
+  const keys = await SigningKeys.open(config.keysDir, { inMemory, mandateTtlSeconds: config.mandateTtlSeconds });
   const sts = createSts({ config, store, models, runner, policies, keys, revocations, rateLimiter, metrics, now: options.now });
   const admin = new AdminService({
     store,

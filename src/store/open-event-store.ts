@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { EventStore } from './event-store.js';
 import { EventStoreDbEventStore } from './eventstoredb-event-store.js';
 import { MemoryEventStore } from './memory-event-store.js';
@@ -16,6 +16,7 @@ export interface EventStoreConfig {
  * Open the ledger the configuration names:
  * - unset: SQLite at `<dataDir>/ledger.db` (the single-machine default);
  * - `esdb://host:2113?tls=false` or `esdb+discover://a:2113,b:2113,c:2113`: EventStoreDB;
+ * - `sqlite:/path/ledger.db`: SQLite at that path (several instances on one machine may share it);
  * - `memory:`: in-process, lost on exit (tests, demos).
  * Anything else is a configuration error, reported without echoing the value (it may hold credentials).
  */
@@ -40,10 +41,18 @@ export async function openEventStore(config: EventStoreConfig): Promise<EventSto
       }
     case 'memory':
       return new MemoryEventStore();
+    case 'sqlite': {
+      // sqlite:/path/to/ledger.db: one ledger file shared by several instances on one machine (WAL allows
+      // several processes), each with its own WRIT_DATA_DIR for projection checkpoints.
+      const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+      if (!path) throw new Error('invalid WRIT_EVENTSTORE: sqlite: needs a file path, e.g. sqlite:/var/lib/writ/ledger.db');
+      mkdirSync(dirname(path), { recursive: true });
+      return SqliteEventStore.open(path);
+    }
     default:
       throw new Error(
         `invalid WRIT_EVENTSTORE: unsupported scheme ${scheme ? `"${scheme}:"` : '(none)'}; ` +
-          'use esdb://host:2113?tls=false, esdb+discover://host1:2113,host2:2113,host3:2113, memory:, ' +
+          'use esdb://host:2113?tls=false, esdb+discover://host1:2113,host2:2113,host3:2113, sqlite:/path/ledger.db, memory:, ' +
           'or leave it unset for SQLite in WRIT_DATA_DIR',
       );
   }

@@ -178,8 +178,8 @@ export class SigningKeys {
  * Rotate the keys stored under `<dataDir>/keys` (the `writ keys rotate` command). A running writ sharing the
  * directory picks the new key up by itself. Returns the new active kid and the kids still published.
  */
-export async function rotateSigningKeys(dataDir: string, now: Date = new Date()): Promise<{ active_kid: string; published_kids: string[] }> {
-  const dir = join(dataDir, 'keys');
+export async function rotateSigningKeys(dataDir: string, now: Date = new Date(), keysDir?: string): Promise<{ active_kid: string; published_kids: string[] }> {
+  const dir = keysDir ?? join(dataDir, 'keys');
   await ensurePrivateDir(dir);
   const kid = await rotateIn(dir, now);
   const stored = await readKeys(dir);

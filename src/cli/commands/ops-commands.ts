@@ -69,7 +69,7 @@ export function registerOpsCommands(program: Command, ctx: (cmd: Command) => Cli
       const { loadConfig } = await import('../../config.js');
       const { rotateSigningKeys } = await import('../../sts/signing-keys.js');
       const config = loadConfig();
-      const r = await rotateSigningKeys(config.dataDir);
+      const r = await rotateSigningKeys(config.dataDir, new Date(), config.keysDir);
       emit(c.json, r, () => printRecord(r as unknown as Record<string, unknown>));
     });
 
