@@ -5,7 +5,7 @@ import { AuditError } from './audit-errors.js';
 import { readDecision, type RecordedDecision } from './decision-record.js';
 import { policyInputAsOf, type InputAsOf, type MissingFact } from './input-as-of.js';
 import { timeOfPosition } from './ledger-time.js';
-import { redecide } from './redecide.js';
+import { decideExchange } from '../decision/decide-exchange.js';
 
 /** Re-evaluation of a rebuilt input with the recorded policy-set version. */
 export interface Reevaluation {
@@ -75,7 +75,7 @@ export async function reevaluate(
   }
   let outcome;
   try {
-    outcome = await redecide(ctx.policies, rec.data.zone_id, version, input);
+    outcome = await decideExchange(ctx.policies, rec.data.zone_id, version, input);
   } catch (err) {
     // The recorded version cannot be consulted at all (not in the ledger any more): that itself is a finding.
     const message = err instanceof Error ? err.message : String(err);

@@ -6,7 +6,7 @@ import { AuditError } from './audit-errors.js';
 import { scanStart, zoneDecisions, type DecisionRange, type ProjectionPosition } from './decision-scan.js';
 import { sameScopes } from './explain.js';
 import { policyInputAsOf } from './input-as-of.js';
-import { redecide, type RedecidedOutcome } from './redecide.js';
+import { decideExchange, type ExchangeOutcome } from '../decision/decide-exchange.js';
 
 /** Why a decision is listed in a replay's items. */
 export type ReplayItemKind =
@@ -24,7 +24,7 @@ export interface ReplayItem {
   kind: ReplayItemKind;
   recorded: { decision: 'allow' | 'deny'; granted_scopes: string[]; policy_set_version: number | null };
   /** Null when the input could not be rebuilt or the version not loaded. */
-  replayed: (RedecidedOutcome & { policy_set_version: number | null }) | null;
+  replayed: (ExchangeOutcome & { policy_set_version: number | null }) | null;
   input_digest_matches: boolean;
 }
 
@@ -104,11 +104,11 @@ export async function replayDecisions(ctx: AuditContext, zoneId: string, options
     const rebuilt = await policyInputAsOf(ctx.store, ctx.models, { position: src.position, recordedAt: src.recordedAt, data: d });
     const digestMatches = d.input_digest !== null && rebuilt.digest === d.input_digest;
     const version = candidate ?? d.policy_set_version;
-    let outcome: RedecidedOutcome | null = null;
+    let outcome: ExchangeOutcome | null = null;
     let unavailable = false;
     if (rebuilt.input) {
       try {
-        outcome = await redecide(ctx.policies, zoneId, version, rebuilt.input);
+        outcome = await decideExchange(ctx.policies, zoneId, version, rebuilt.input);
       } catch {
         unavailable = true;
       }

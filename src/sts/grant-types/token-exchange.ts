@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../api/api-error.js';
 import { newId } from '../../crypto/ids.js';
-import { buildPolicyInput, policyInputDigest, type PolicyInput as RecordedPolicyInput } from '../../decision/policy-input.js';
+import { buildPolicyInput, policyInputDigest } from '../../decision/policy-input.js';
 import type { Diagnostic } from '../../domain/events.js';
 import { checkSessionContinuation, type SessionState } from '../../domain/session/index.js';
 import { isResourceIdentifier, isScope } from '../../domain/validation.js';
@@ -12,7 +12,7 @@ import { signMandate, type MandateClaims } from '../mandate.js';
 import { accessDenied, duplicateRequestId, invalidRequest, invalidScope, invalidTarget, temporarilyUnavailable } from '../oauth-errors.js';
 import type { RequestIdGuard } from '../request-id-guard.js';
 import type { RevocationBus } from '../revocation-bus.js';
-import { clampScopes } from '../scope-clamp.js';
+import { decideExchange } from '../../decision/decide-exchange.js';
 import type { SigningKeys } from '../signing-keys.js';
 import type { StsGrant, StsPolicies, StsProjectionRunner, StsReadModels, StsResource } from '../sts-ports.js';
 import type { SubjectTokenVerifier, VerifiedSubject } from '../subject-token-verifier.js';
@@ -24,7 +24,7 @@ import { formParam, runChecks, type Check, type GrantTypeHandler, type TokenRequ
  * record-before-issue:
  *
  *   required_parameters -> subject_token_type -> subject_token -> actor_token -> resource -> scope ->
- *   session -> request_id -> grants -> policy -> scope_clamp -> record -> issue
+ *   session -> request_id -> grants -> policy (with scope clamp) -> record -> issue
  *
  * Everything up to `request_id` refuses malformed or unauthenticated requests without recording them. From
  * `session` on, the outcome is a decision: allowed or denied, it is recorded in the ledger before answering.
@@ -42,10 +42,7 @@ export const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token
 export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
 export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 const ACCEPTED_TOKEN_TYPES = new Set([TOKEN_TYPE_JWT, TOKEN_TYPE_ACCESS_TOKEN]);
-/** Recorded as the determining policy when writ itself refused a revoked session. */
-export const SESSION_REVOKED_POLICY = 'writ.session_revoked';
-/** Recorded when the zone has no active policy-set version: no policy, no allow. */
-export const NO_POLICY_SET = 'writ.no_policy_set';
+export { NO_POLICY_SET, SESSION_REVOKED_POLICY } from '../../decision/decide-exchange.js';
 const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_SCOPES = 200;
 
@@ -235,53 +232,15 @@ async function policy(ctx: ExchangeContext): Promise<void> {
     grants: ctx.grants!,
     session: { id: ctx.session!.id, status: ctx.session!.status, started_at: ctx.session!.started_at },
     time: ctx.time.toISOString(),
-  }) as PolicyInput;
+  });
 
-  if (ctx.session!.status === 'revoked') {
-    ctx.outcome = {
-      decision: 'deny',
-      scopes: [],
-      determiningPolicies: [SESSION_REVOKED_POLICY],
-      diagnostics: [{ reason: 'session_revoked', message: 'the session was revoked' }],
-    };
-    return;
-  }
-  if (!ctx.policySet) {
-    ctx.outcome = {
-      decision: 'deny',
-      scopes: [],
-      determiningPolicies: [NO_POLICY_SET],
-      diagnostics: [{ reason: 'policy_eval_failed', message: 'the zone has no active policy-set version' }],
-    };
-    return;
-  }
-  let result;
   try {
-    result = await deps.policies.evaluate(client.zoneId, ctx.policySet.version, ctx.input);
+    const o = await decideExchange(deps.policies, client.zoneId, ctx.policySet?.version ?? null, ctx.input);
+    ctx.outcome = { decision: o.decision, scopes: o.scopes, determiningPolicies: o.determining_policies, diagnostics: o.diagnostics };
   } catch (err) {
     // No policy could be consulted (version unreadable, ledger down): not a decision, nothing recorded.
-    throw temporarilyUnavailable(`policy version ${ctx.policySet.version} unavailable: ${err instanceof Error ? err.message : String(err)}`);
+    throw temporarilyUnavailable(`policy version ${ctx.policySet?.version} unavailable: ${err instanceof Error ? err.message : String(err)}`);
   }
-  ctx.outcome = {
-    decision: result.decision,
-    scopes: result.scopes,
-    determiningPolicies: result.determining_policies,
-    diagnostics: result.diagnostics,
-  };
-}
-
-function scopeClamp(ctx: ExchangeContext): void {
-  const o = ctx.outcome!;
-  const clamped = clampScopes({
-    decision: o.decision,
-    policyScopes: o.scopes,
-    requested: ctx.requestedScopes!,
-    grants: ctx.grants!,
-    resourceScopes: ctx.resource!.scopes,
-    determiningPolicies: o.determiningPolicies,
-    diagnostics: o.diagnostics,
-  });
-  ctx.outcome = { decision: clamped.decision, scopes: clamped.scopes, determiningPolicies: clamped.determiningPolicies, diagnostics: clamped.diagnostics };
 }
 
 /** The token-exchange checks, in order. */
@@ -295,8 +254,8 @@ export const TOKEN_EXCHANGE_CHECKS: readonly Check<ExchangeContext>[] = [
   { name: 'session', run: session },
   { name: 'request_id', run: requestId },
   { name: 'grants', run: grants },
+  // Policy, then the scope clamp (granted never exceeds requested ∩ grants ∩ resource): decideExchange.
   { name: 'policy', run: policy },
-  { name: 'scope_clamp', run: scopeClamp },
 ];
 
 /** Record the decision, then (allow only) hand out the mandate signed meanwhile. */
@@ -340,7 +299,7 @@ async function recordAndIssue(ctx: ExchangeContext): Promise<TokenResponse> {
       policy_set_version: ctx.policySet?.version ?? null,
       policy_set_digest: ctx.policySet?.digest ?? null,
       ledger_position: String(ctx.ledgerPosition!),
-      input_digest: policyInputDigest(ctx.input as unknown as RecordedPolicyInput),
+      input_digest: policyInputDigest(ctx.input!),
       mandate: allowed ? { jti: jti!, exp: new Date(exp * 1000).toISOString() } : null,
       grants: ctx.grants!.map((g) => ({ grant_id: g.grant_id, scopes: g.scopes })),
       resource_scopes: ctx.resource!.scopes,

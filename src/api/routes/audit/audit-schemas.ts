@@ -1,3 +1,4 @@
+import { PolicyInputSchema } from '../../../policy/policy-engine.js';
 import { z } from 'zod';
 import { REQUEST_ID } from '../../../domain/validation.js';
 import { PathId } from '../../schemas/common.js';
@@ -76,20 +77,8 @@ export const TraceSchema = z.object({
   ledger_position: z.string().describe('ledger position the read models stood at when it was decided'),
 });
 
-const Claims = z.record(z.string(), z.unknown());
-export const PolicyInputSchema = z.object({
-  schema_version: z.literal('1'),
-  zone_id: z.string(),
-  request_id: z.string(),
-  application: z.object({ id: z.string(), name: z.string() }),
-  subject: z.object({ id: z.string(), type: z.enum(['user', 'application']), claims: Claims }),
-  actor: z.object({ id: z.string(), claims: Claims }).nullable(),
-  resource: z.object({ id: z.string(), identifier: z.string(), scopes: z.array(z.string()) }),
-  requested_scopes: z.array(z.string()),
-  grants: z.array(z.object({ grant_id: z.string(), scopes: z.array(z.string()), user_id: z.string().nullable() })),
-  session: z.object({ id: z.string(), status: z.enum(['active', 'revoked']), started_at: z.string() }).nullable(),
-  context: z.object({ time: z.string() }),
-});
+// The policy input document has one schema, the policy port's.
+export { PolicyInputSchema };
 
 export const ExplanationSchema = z.object({
   request_id: z.string(),
