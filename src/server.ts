@@ -1,3 +1,6 @@
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config.js';
 import { createWrit } from './main.js';
 import { buildApp } from './api/app.js';
@@ -32,7 +35,17 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/** True when this module is the process entry (`tsx src/server.ts`), whatever symlinks or spaces the path has. */
+function isEntry(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(fileURLToPath(import.meta.url)) === realpathSync(resolve(process.argv[1]));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) {
   serve().catch((err) => {
     console.error(`writ: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
