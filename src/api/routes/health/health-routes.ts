@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Writ } from '../../../app/writ.js';
-import { adminGuard } from '../../plugins/admin-auth.js';
+import { rootGuard } from '../../plugins/admin-auth.js';
 import { Detailed, Live, Ready } from '../../schemas/health.js';
 import { errors } from '../../schemas/common.js';
 
@@ -47,7 +47,7 @@ export async function healthRoutes(app: FastifyInstance, { writ }: { writ: Writ 
   r.get(
     '/v1/health/detailed',
     {
-      onRequest: adminGuard,
+      onRequest: rootGuard,
       schema: {
         tags,
         summary: 'Dependency latencies, ledger head, projection positions and lag, versions (admin key)',
