@@ -13,6 +13,7 @@
  */
 import Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
+import { createGroupWriter, type GroupAppend, type GroupOutcome } from './sqlite-group-commit.js';
 import type {
   AppendResult,
   EventStore,
@@ -71,13 +72,12 @@ interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
-type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
 
 /** Replies of the writer thread (see sqlite-writer-worker.js). */
 type WorkerReply =
   | { id: number; closed: true }
   | { id: number; error: { message: string; code?: string } }
-  | { id: number; outcomes: Array<{ ok: true; nextRevision: bigint; position: bigint } | { ok: false; conflict: true; actual: bigint | null }> };
+  | { id: number; outcomes: GroupOutcome[] };
 
 interface Waiter {
   /** `PRAGMA data_version` sampled before the waiter last looked for events. */
@@ -109,15 +109,12 @@ export class SqliteEventStore implements EventStore {
   private readonly pageSize: number;
 
   private readonly headStmt: Database.Statement<[], bigint | null>;
-  private readonly streamHeadStmt: Database.Statement<[string], bigint | null>;
-  private readonly insertStmt: Database.Statement<[bigint, string, bigint, string, string, string, string]>;
   private readonly readAllStmt: Database.Statement<[bigint, bigint, number], EventRow>;
   private readonly readForwardStmt: Database.Statement<[string, bigint, bigint, number], EventRow>;
   private readonly readBackwardStmt: Database.Statement<[string, bigint, bigint, number], EventRow>;
   private readonly dataVersionStmt: Database.Statement<[], number>;
   private readonly pingStmt: Database.Statement<[], number>;
-  private readonly writeBatchTx: (batch: PendingAppend[]) => Outcome[];
-  private readonly appendOneTx: (append: PendingAppend, position: bigint, revision: bigint, recordedAt: string) => void;
+  private readonly writeGroup: (batch: GroupAppend[]) => GroupOutcome[];
 
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
@@ -161,13 +158,6 @@ export class SqliteEventStore implements EventStore {
     this.db = db;
 
     this.headStmt = db.prepare<[], bigint | null>('SELECT MAX(position) FROM events').pluck().safeIntegers();
-    this.streamHeadStmt = db
-      .prepare<[string], bigint | null>('SELECT MAX(revision) FROM events WHERE stream_id = ?')
-      .pluck()
-      .safeIntegers();
-    this.insertStmt = db.prepare(
-      'INSERT INTO events (position, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
     this.readAllStmt = db
       .prepare<[bigint, bigint, number], EventRow>(
         `SELECT ${SELECT_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
@@ -189,15 +179,7 @@ export class SqliteEventStore implements EventStore {
     this.dataVersionStmt = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.pingStmt = db.prepare<[], number>('SELECT 1').pluck();
 
-    // Nested better-sqlite3 transactions run as SAVEPOINTs: a failing append rolls back alone.
-    this.appendOneTx = db.transaction((append: PendingAppend, position: bigint, revision: bigint, recordedAt: string) => {
-      for (const event of append.events) {
-        this.insertStmt.run(position, append.stream, revision, event.type, event.data, event.metadata, recordedAt);
-        position++;
-        revision++;
-      }
-    });
-    this.writeBatchTx = db.transaction((batch: PendingAppend[]) => this.writeBatch(batch)).immediate;
+    this.writeGroup = createGroupWriter(db);
 
     // WRIT_SQLITE_WRITER lets operators (and the benchmark's baseline) choose without code changes.
     const writer = options.writer ?? (process.env.WRIT_SQLITE_WRITER === 'inline' ? 'inline' : 'thread');
@@ -369,20 +351,7 @@ export class SqliteEventStore implements EventStore {
       const error = new StoreUnavailableError(`group commit failed${msg.error.code ? ` (${msg.error.code})` : ''}: ${msg.error.message}`);
       for (const append of flight.batch) append.reject(error);
     } else {
-      this.counters.transactions++;
-      let written = false;
-      flight.batch.forEach((append, i) => {
-        const outcome = msg.outcomes[i]!;
-        if (outcome.ok) {
-          this.counters.appends++;
-          this.counters.events += append.events.length;
-          written ||= append.events.length > 0;
-          append.resolve({ nextRevision: outcome.nextRevision, position: outcome.position });
-        } else {
-          append.reject(new ConcurrencyError(append.stream, describeExpected(append.expected), outcome.actual ?? undefined));
-        }
-      });
-      if (written) this.wakeAll();
+      this.settleGroup(flight.batch, msg.outcomes);
     }
     // Appends that arrived while this group committed form the next group right away.
     if (this.queue.length > 0) this.sendNextGroup();
@@ -406,18 +375,23 @@ export class SqliteEventStore implements EventStore {
     for (const w of waiters) w();
   }
 
-  /** Writes up to maxBatchAppends queued appends in one transaction and settles their promises. */
+  /** Writes up to maxBatchAppends queued appends in one transaction on this thread and settles their promises. */
   private writeNextGroup(): void {
     const batch = this.queue.splice(0, this.maxBatchAppends);
-    let outcomes: Outcome[];
+    let outcomes: GroupOutcome[];
     try {
-      outcomes = this.writeBatchTx(batch);
+      outcomes = this.writeGroup(batch);
     } catch (error) {
       // The group transaction is rolled back as a whole (lock timeout, I/O error, closed file).
       const storeError = toStoreError(error, 'group commit failed');
       for (const append of batch) append.reject(storeError);
       return;
     }
+    this.settleGroup(batch, outcomes);
+  }
+
+  /** Settles the appends of a committed group (either writer) and wakes subscriptions if anything was written. */
+  private settleGroup(batch: PendingAppend[], outcomes: GroupOutcome[]): void {
     this.counters.transactions++;
     let written = false;
     batch.forEach((append, i) => {
@@ -426,40 +400,12 @@ export class SqliteEventStore implements EventStore {
         this.counters.appends++;
         this.counters.events += append.events.length;
         written ||= append.events.length > 0;
-        append.resolve(outcome.result);
+        append.resolve({ nextRevision: outcome.nextRevision, position: outcome.position });
       } else {
-        append.reject(outcome.error);
+        append.reject(new ConcurrencyError(append.stream, describeExpected(append.expected), outcome.actual ?? undefined));
       }
     });
     if (written) this.wakeAll();
-  }
-
-  /** Body of the group transaction; runs while holding the write lock. */
-  private writeBatch(batch: PendingAppend[]): Outcome[] {
-    // Read under the write lock, never cached: another process may have appended since our last group.
-    let nextPosition = (this.headStmt.get() ?? -1n) + 1n;
-    const recordedAt = new Date().toISOString();
-    return batch.map((append): Outcome => {
-      // Sees this group's earlier, uncommitted appends to the same stream.
-      const current = this.streamHeadStmt.get(append.stream) ?? -1n;
-      const expected = append.expected;
-      if ((expected === 'no_stream' && current !== -1n) || (typeof expected === 'bigint' && expected !== current)) {
-        return { ok: false, error: new ConcurrencyError(append.stream, describeExpected(expected), current) };
-      }
-      if (append.events.length === 0) return { ok: true, result: { nextRevision: current, position: nextPosition - 1n } };
-      try {
-        this.appendOneTx(append, nextPosition, current + 1n, recordedAt);
-      } catch (error) {
-        if (isUniqueViolation(error)) {
-          // Only possible if a writer bypassed the write lock; still, the caller's retry path is the right one.
-          return { ok: false, error: new ConcurrencyError(append.stream, describeExpected(expected), undefined) };
-        }
-        throw error;
-      }
-      const count = BigInt(append.events.length);
-      nextPosition += count;
-      return { ok: true, result: { nextRevision: current + count, position: nextPosition - 1n } };
-    });
   }
 
   private readAllPage(after: bigint, maxPosition: bigint, limit: number): RecordedEvent[] {
@@ -650,12 +596,6 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return (
-    error instanceof Database.SqliteError &&
-    (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-  );
-}
 
 /** Everything that is not already one of our errors becomes StoreUnavailableError (busy, I/O, closed file). */
 function toStoreError(error: unknown, context: string): Error {

@@ -9,6 +9,7 @@
 // or {id, error: {message, code}} when the whole group rolled back. {id, kind: 'close'} closes the file.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { createGroupWriter } from './sqlite-group-commit.js';
 
 const { path, busyTimeoutMs } = workerData;
 const db = new Database(path, { timeout: busyTimeoutMs });
@@ -17,49 +18,7 @@ db.pragma('journal_mode = WAL');
 // FULL: a commit is on disk (WAL fsynced) before its appends are acknowledged.
 db.pragma('synchronous = FULL');
 
-const headStmt = db.prepare('SELECT MAX(position) FROM events').pluck().safeIntegers();
-const streamHeadStmt = db.prepare('SELECT MAX(revision) FROM events WHERE stream_id = ?').pluck().safeIntegers();
-const insertStmt = db.prepare(
-  'INSERT INTO events (position, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-);
-
-// Nested transactions run as SAVEPOINTs: a failing append rolls back alone.
-const appendOneTx = db.transaction((append, position, revision, recordedAt) => {
-  for (const event of append.events) {
-    insertStmt.run(position, append.stream, revision, event.type, event.data, event.metadata, recordedAt);
-    position++;
-    revision++;
-  }
-});
-
-function isUniqueViolation(error) {
-  return error instanceof Database.SqliteError && (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY');
-}
-
-const writeBatchTx = db.transaction((batch) => {
-  // Read under the write lock, never cached: another process may have appended since our last group.
-  let nextPosition = (headStmt.get() ?? -1n) + 1n;
-  const recordedAt = new Date().toISOString();
-  return batch.map((append) => {
-    // Sees this group's earlier, uncommitted appends to the same stream.
-    const current = streamHeadStmt.get(append.stream) ?? -1n;
-    const expected = append.expected;
-    if ((expected === 'no_stream' && current !== -1n) || (typeof expected === 'bigint' && expected !== current)) {
-      return { ok: false, conflict: true, actual: current };
-    }
-    if (append.events.length === 0) return { ok: true, nextRevision: current, position: nextPosition - 1n };
-    try {
-      appendOneTx(append, nextPosition, current + 1n, recordedAt);
-    } catch (error) {
-      // Only possible if a writer bypassed the write lock; the caller's retry path is still the right one.
-      if (isUniqueViolation(error)) return { ok: false, conflict: true, actual: null };
-      throw error;
-    }
-    const count = BigInt(append.events.length);
-    nextPosition += count;
-    return { ok: true, nextRevision: current + count, position: nextPosition - 1n };
-  });
-}).immediate;
+const writeBatchTx = createGroupWriter(db);
 
 parentPort.on('message', (msg) => {
   if (msg.kind === 'close') {
